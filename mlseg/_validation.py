@@ -1,0 +1,122 @@
+"""Input validation helpers shared by the library.
+
+Each helper is named for what it checks and raises ``TypeError``/``ValueError`` whose message
+names the argument, what it got and what was expected.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def as_array(name, value, *, min_ndim=1, max_ndim=3):
+    """Return ``value`` as an ndarray of a numeric or bool dtype with ``min_ndim..max_ndim`` axes."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must be an array, got {type(value).__name__}")
+    array = np.asarray(value)
+    if array.dtype == object or not (
+        array.dtype == bool or np.issubdtype(array.dtype, np.number)
+    ):
+        raise TypeError(f"{name} must be a numeric or boolean array, got dtype {array.dtype}")
+    if np.iscomplexobj(array):
+        raise TypeError(f"{name} must be real-valued, got dtype {array.dtype}")
+    if not min_ndim <= array.ndim <= max_ndim:
+        raise ValueError(
+            f"{name} must have {min_ndim} to {max_ndim} dimensions, got {array.ndim} "
+            f"(shape {array.shape})"
+        )
+    if array.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {array.shape}")
+    return array
+
+
+def check_finite(name, array):
+    """Raise ``ValueError`` if a float array holds NaN or infinity."""
+    if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+        raise ValueError(f"{name} must not contain NaN or infinity")
+
+
+def as_mask(name, value):
+    """Return ``value`` as a bool array; only 0/1 (or False/True) values are accepted."""
+    array = as_array(name, value)
+    if array.dtype == bool:
+        return array
+    check_finite(name, array)
+    bad = (array != 0) & (array != 1)
+    if bad.any():
+        examples = np.unique(array[bad])[:3].tolist()
+        raise ValueError(
+            f"{name} must be a binary mask holding only 0 and 1, got values such as {examples}; "
+            "for a label map use evaluate(..., labels=...) or compare with `labels == k` first"
+        )
+    return array.astype(bool)
+
+
+def as_label_map(name, value):
+    """Return ``value`` as an integer label map (bool or integer dtype, or integral floats)."""
+    array = as_array(name, value)
+    if array.dtype == bool:
+        return array.astype(np.uint8)
+    if np.issubdtype(array.dtype, np.floating):
+        check_finite(name, array)
+        if not np.array_equal(array, np.round(array)):
+            raise ValueError(f"{name} must hold integer labels, got non-integer values")
+        return array.astype(np.int64)
+    return array
+
+
+def check_same_shape(reference, prediction, names=("reference", "prediction")):
+    """Raise ``ValueError`` unless two arrays have exactly the same shape (no broadcasting)."""
+    if reference.shape != prediction.shape:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have the same shape, got {reference.shape} and "
+            f"{prediction.shape}"
+        )
+
+
+def as_spacing(spacing, ndim):
+    """Return ``spacing`` as a tuple of ``ndim`` positive finite floats (``None`` means all ones)."""
+    if spacing is None:
+        return (1.0,) * ndim
+    if isinstance(spacing, numbers.Real) and not isinstance(spacing, bool):
+        raise TypeError(
+            f"spacing must be a sequence of {ndim} voxel sizes in mm (one per axis), "
+            f"got the scalar {spacing!r}"
+        )
+    try:
+        values = tuple(float(s) for s in spacing)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"spacing must be a sequence of {ndim} numbers (mm per axis), got {spacing!r}"
+        ) from None
+    if len(values) != ndim:
+        raise ValueError(
+            f"spacing must have one entry per axis ({ndim}), got {len(values)}: {spacing!r}"
+        )
+    if not all(np.isfinite(v) and v > 0 for v in values):
+        raise ValueError(f"spacing must be positive and finite, got {spacing!r}")
+    return values
+
+
+def as_real(name, value, *, low=None, high=None, low_inclusive=True):
+    """Return ``value`` as a float, checking it is a finite real number within the bounds."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if low is not None and (value < low or (value == low and not low_inclusive)):
+        op = ">=" if low_inclusive else ">"
+        raise ValueError(f"{name} must be {op} {low}, got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}, got {value}")
+    return value
+
+
+def check_choice(name, value, choices):
+    """Raise ``ValueError`` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value
