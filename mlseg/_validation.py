@@ -12,7 +12,7 @@ import numpy as np
 
 
 def as_array(name, value, *, min_ndim=1, max_ndim=3):
-    """Return ``value`` as an ndarray of a numeric or bool dtype with ``min_ndim..max_ndim`` axes."""
+    """Return ``value`` as a numeric or bool ndarray with ``min_ndim..max_ndim`` axes."""
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be an array, got {type(value).__name__}")
     array = np.asarray(value)
@@ -77,7 +77,7 @@ def check_same_shape(reference, prediction, names=("reference", "prediction")):
 
 
 def as_spacing(spacing, ndim):
-    """Return ``spacing`` as a tuple of ``ndim`` positive finite floats (``None`` means all ones)."""
+    """Return ``spacing`` as ``ndim`` positive finite floats (``None`` means all ones)."""
     if spacing is None:
         return (1.0,) * ndim
     if isinstance(spacing, numbers.Real) and not isinstance(spacing, bool):

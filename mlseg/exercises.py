@@ -42,7 +42,8 @@ def strip_solution(source, *, placeholder=CODE_PLACEHOLDER, where="cell"):
 
     Examples
     --------
-    >>> print(strip_solution("def f():\\n    ### BEGIN SOLUTION\\n    return 1\\n    ### END SOLUTION"))
+    >>> source = "def f():\\n    ### BEGIN SOLUTION\\n    return 1\\n    ### END SOLUTION"
+    >>> print(strip_solution(source))
     def f():
         raise NotImplementedError
     """

@@ -1,4 +1,4 @@
-"""Figures of the course. Every function draws on ``ax`` (or a new figure) and returns ``(fig, ax)``.
+"""Figures of the course: each function draws on ``ax`` (or a new figure), returns ``(fig, ax)``.
 
 matplotlib is imported only when a function here is called.
 """

@@ -239,7 +239,8 @@ def test_kdtree_and_distance_transform_paths_agree(monkeypatch):
     assert True in seen and False in seen
 
 
-@pytest.mark.parametrize("shape, spacing", [((30, 27), (1.0, 0.7)), ((12, 13, 11), (1.0, 0.7, 2.5))])
+@pytest.mark.parametrize("shape, spacing",
+                         [((30, 27), (1.0, 0.7)), ((12, 13, 11), (1.0, 0.7, 2.5))])
 def test_surfel_nsd_matches_deepmind_surface_distance(shape, spacing):
     surface_distance = pytest.importorskip("surface_distance")  # a dev dependency
     rng = np.random.default_rng(3)
@@ -305,7 +306,7 @@ def test_integer_and_float_zero_one_masks_are_accepted_and_inputs_not_modified()
     np.testing.assert_array_equal(before[1], pred_float)
 
 
-# --- evaluate --------------------------------------------------------------------------------------
+# --- evaluate ------------------------------------------------------------------------------------
 
 
 def test_evaluate_matches_the_binary_functions_label_by_label():
@@ -349,7 +350,7 @@ def test_evaluate_skips_distances_when_not_asked(monkeypatch):
     assert table.loc[1, "dice"] == 1.0
 
 
-# --- validation ------------------------------------------------------------------------------------
+# --- validation ----------------------------------------------------------------------------------
 
 
 GOOD = np.zeros((4, 4), bool)
@@ -360,7 +361,7 @@ GOOD = np.zeros((4, 4), bool)
     [
         (lambda: m.dice(GOOD, np.zeros((4, 5), bool)), ValueError, "same shape"),
         (lambda: m.dice(GOOD, np.full((4, 4), 2)), ValueError, "prediction must be a binary"),
-        (lambda: m.dice(np.full((4, 4), np.nan), GOOD), ValueError, "reference must not contain NaN"),
+        (lambda: m.dice(np.full((4, 4), np.nan), GOOD), ValueError, "reference must not contain"),
         (lambda: m.dice(np.full((4, 4), np.inf), GOOD), ValueError, "NaN or infinity"),
         (lambda: m.dice(np.zeros((2, 2, 2, 2)), np.zeros((2, 2, 2, 2))), ValueError, "1 to 3"),
         (lambda: m.dice(np.bool_(True), np.bool_(True)), ValueError, "1 to 3"),

@@ -1,0 +1,91 @@
+"""Figures and widgets, tested without a browser: the drawing functions hold the logic."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from mlseg import metrics, phantoms, plotting, widgets  # noqa: E402
+from mlseg.plotting import CONFUSION_COLOURS  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def pair():
+    reference = phantoms.disk((24, 24), (12, 12), 6)
+    prediction = phantoms.perturb(reference, shift=(0, 3))
+    return reference, prediction
+
+
+def test_confusion_overlay_colours_every_pixel_by_its_class():
+    reference, prediction = pair()
+    fig, ax = plotting.show_confusion(reference, prediction)
+    rgba = ax.images[-1].get_array()
+    for name, where in {"TP": reference & prediction, "FP": ~reference & prediction,
+                        "FN": reference & ~prediction}.items():
+        assert np.allclose(rgba[where][:, :3], CONFUSION_COLOURS[name])
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    c = metrics.confusion(reference, prediction)
+    assert labels == [f"TP = {c.tp}", f"FP = {c.fp}", f"FN = {c.fn}", f"TN = {c.tn}"]
+
+
+def test_distance_map_figure_shows_the_library_map_in_mm():
+    reference, prediction = pair()
+    fig, ax = plotting.show_distance_map(reference, other=prediction, spacing=(1.0, 2.0))
+    shown = ax.images[0].get_array()
+    assert np.allclose(shown, metrics.distance_map(reference, spacing=(1.0, 2.0)))
+    assert ax.images[0].get_extent()[1] == pytest.approx((24 - 0.5) * 2.0)
+
+
+def test_show_masks_lays_out_panels_and_hides_spares():
+    reference, prediction = pair()
+    fig, axes = plotting.show_masks({"a": reference, "b": prediction, "c": reference},
+                                    reference=reference, ncols=2)
+    assert len(axes) == 4 and not axes[3].get_visible()
+    assert axes[1].get_title() == "b"
+
+
+def test_draw_measures_moves_the_prediction_and_reports_the_library_values():
+    reference, prediction = pair()
+    _, _, values = widgets.draw_measures(reference, prediction, dx=-3)
+    assert values["dice"] == 1.0 and values["hd"] == 0.0
+    _, _, values = widgets.draw_measures(reference, prediction, dy=1, grow=1, spacing=(1, 2),
+                                         tolerance=2.0)
+    moved = phantoms.perturb(prediction, shift=(1, 0), grow=1)
+    assert values["dice"] == pytest.approx(metrics.dice(reference, moved))
+    assert values["nsd"] == pytest.approx(metrics.nsd(reference, moved, 2.0, spacing=(1, 2)))
+    assert values["assd"] == pytest.approx(metrics.assd(reference, moved, spacing=(1, 2)))
+
+
+def test_measures_explorer_has_three_sliders_that_redraw():
+    reference, prediction = pair()
+    explorer = widgets.measures_explorer(reference, prediction)
+    sliders = {c.description: c for c in explorer.children[:-1]}
+    assert set(sliders) == {"shift ↓ (px)", "shift → (px)", "grow (px)"}
+    calls = []
+    original = explorer.f
+    explorer.f = lambda **kw: calls.append(kw) or original(**kw)
+    sliders["shift → (px)"].value = -3
+    assert calls and calls[-1]["dx"] == -3
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: plotting.show_confusion(np.ones((3, 3, 3)), np.ones((3, 3, 3))), ValueError,
+     "reference must have 2 to 2"),
+    (lambda: plotting.show_confusion(np.ones((3, 3)), np.ones((3, 4))), ValueError, "same shape"),
+    (lambda: plotting.show_masks([]), TypeError, "masks"),
+    (lambda: widgets.draw_measures(np.ones((3, 3)), np.ones((3, 3)), dx=0.5), TypeError, "dx"),
+    (lambda: widgets.measures_explorer(np.ones((3, 3)), np.ones((3, 3)), max_shift=-1),
+     ValueError, "max_shift"),
+])
+def test_bad_input_names_the_argument(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
