@@ -179,3 +179,24 @@ def test_predict_the_number_is_judged_at_three_decimals():
 def test_bad_arguments_to_check(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+def test_infinite_loop_in_a_real_kernel_fails_the_check_and_the_notebook_goes_on(tmp_path):
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from mlseg.checks import check\n"
+            "def dice(reference, prediction):\n"
+            "    while True:\n"
+            "        pass\n"
+            "check('dice', dice, timeout=0.3)"),
+        nbformat.v4.new_code_cell("print('still alive')"),
+    ]
+    NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    error = nb.cells[0].outputs[-1]
+    assert error.ename == "CheckFailed" and "timed out after 0.3 s" in error.evalue
+    assert nb.cells[1].outputs[0].text == "still alive\n"
