@@ -211,9 +211,20 @@ def _same(a, b):
     return True
 
 
-def _run_case(exercise, fn, case, timeout):
-    pristine = copy.deepcopy((case.args, case.kwargs))
-    args, kwargs = copy.deepcopy(pristine)
+@dataclass
+class Call:
+    """What an answer did on one case, before it is judged: returned ``got``, or a ``problem``
+    (raised, timed out, modified its input)."""
+
+    got: Any = None
+    problem: str | None = None
+    seconds: float = 0.0
+    output: str = ""
+
+
+def call_answer(fn, case, timeout):
+    """Call ``fn`` on a copy of ``case``'s inputs with a time limit, capturing what it prints."""
+    args, kwargs = copy.deepcopy((case.args, case.kwargs))
     captured = io.StringIO()
     start = time.perf_counter()
     try:
@@ -224,22 +235,48 @@ def _run_case(exercise, fn, case, timeout):
             else:
                 got = _call_in_thread(fn, args, kwargs, timeout)
     except CaseTimeout as error:
-        return CaseResult(exercise.name, case.name, False, str(error),
-                          time.perf_counter() - start, captured.getvalue())
+        return Call(None, str(error), time.perf_counter() - start, captured.getvalue())
     except Exception as error:  # noqa: BLE001 - the student's exception is the result
         detail = f"raised {type(error).__name__}: {error}".rstrip(": ")
-        return CaseResult(exercise.name, case.name, False, detail,
-                          time.perf_counter() - start, captured.getvalue())
+        return Call(None, detail, time.perf_counter() - start, captured.getvalue())
     seconds = time.perf_counter() - start
-    for i, (before, after) in enumerate(zip(pristine[0], args)):
+    for i, (before, after) in enumerate(zip(case.args, args)):
         if not _same(before, after):
-            return CaseResult(exercise.name, case.name, False,
-                              f"modified its input argument {i + 1} in place; work on a copy",
-                              seconds, captured.getvalue())
-    expected = exercise.reference(*pristine[0], **pristine[1])
-    problem = exercise.compare(got, expected)
-    return CaseResult(exercise.name, case.name, problem is None, problem or "", seconds,
-                      captured.getvalue())
+            return Call(None, f"modified its input argument {i + 1} in place; work on a copy",
+                        seconds, captured.getvalue())
+    return Call(got, None, seconds, captured.getvalue())
+
+
+def call_all(fn, cases, timeout):
+    """:func:`call_answer` on every case; after :data:`MAX_TIMEOUTS` time-outs the rest are
+    not run (the student should not wait for every case to time out)."""
+    calls, timeouts = [], 0
+    for case in cases:
+        if timeouts >= MAX_TIMEOUTS:
+            calls.append(Call(None, f"not run: {timeouts} earlier cases timed out"))
+            continue
+        call = call_answer(fn, case, timeout)
+        timeouts += bool(call.problem and call.problem.startswith("timed out"))
+        calls.append(call)
+    return calls
+
+
+def expected_answer(exercise, case):
+    """The reference implementation's answer on ``case``."""
+    return exercise.reference(*case.args, **case.kwargs)
+
+
+def judge(exercise, case, call, expected=None):
+    """Compare what an answer returned on ``case`` with the reference answer (computed here
+    unless ``expected`` is given, as the grader does once for a whole class)."""
+    if call.problem is not None:
+        return CaseResult(exercise.name, case.name, False, call.problem, call.seconds,
+                          call.output)
+    if expected is None:
+        expected = expected_answer(exercise, case)
+    problem = exercise.compare(call.got, expected)
+    return CaseResult(exercise.name, case.name, problem is None, problem or "", call.seconds,
+                      call.output)
 
 
 def run_checks(name, answer, *, seed=PUBLIC_SEED, timeout=CASE_TIMEOUT):
@@ -281,16 +318,8 @@ def run_checks(name, answer, *, seed=PUBLIC_SEED, timeout=CASE_TIMEOUT):
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     exercise = EXERCISES[name]
     cases = exercise.cases(np.random.default_rng(int(seed)))
-    results, timeouts = [], 0
-    for case in cases:
-        if timeouts >= MAX_TIMEOUTS:  # don't make the student wait for every case to time out
-            results.append(CaseResult(name, case.name, False,
-                                      f"not run: {timeouts} earlier cases timed out"))
-            continue
-        result = _run_case(exercise, answer, case, float(timeout))
-        timeouts += result.detail.startswith("timed out")
-        results.append(result)
-    return results
+    calls = call_all(answer, cases, float(timeout))
+    return [judge(exercise, case, call) for case, call in zip(cases, calls)]
 
 
 def check(name, answer, *, seed=PUBLIC_SEED, timeout=CASE_TIMEOUT):
