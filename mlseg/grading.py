@@ -278,9 +278,13 @@ def _read_notebook(path):
 
 
 def _code_cells(nb):
-    """(index, source) of the code cells to run: the student's own check cells are skipped."""
+    """(label, source) of the code cells to run: the student's own check cells are skipped.
+
+    The label names the cell as a student finds it: its number counting every cell from 1 and
+    its first line.
+    """
     cells = []
-    for index, cell in enumerate(nb.get("cells", [])):
+    for number, cell in enumerate(nb.get("cells", []), start=1):
         if cell.get("cell_type") != "code":
             continue
         if (cell.get("metadata") or {}).get("mlseg"):
@@ -288,7 +292,10 @@ def _code_cells(nb):
         source = cell.get("source", "")
         if isinstance(source, list):
             source = "".join(source)
-        cells.append((index, str(source)))
+        source = str(source)
+        first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+        first = first if len(first) <= 40 else first[:37] + "..."
+        cells.append((f"cell {number} ({first!r})" if first else f"cell {number}", source))
     return cells
 
 
@@ -325,19 +332,19 @@ def grade_notebook(path, spec, prepared, *, take_kernel=None, cell_timeout=10.0,
     kernel = (take_kernel or (lambda: _Kernel().ready()))()
     try:
         good = []
-        for index, source in _code_cells(nb):
+        for label, source in _code_cells(nb):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                notes.append(f"notebook time limit of {timeout:g} s reached at cell {index}")
+                notes.append(f"notebook time limit of {timeout:g} s reached at {label}")
                 break
             limit = min(cell_timeout, remaining)
             status, detail = kernel.run(source, limit)
             if status == "ok":
                 good.append(source)
             elif status == "error":
-                notes.append(f"cell {index} raised {detail}")
+                notes.append(f"{label} raised {detail}")
             else:
-                notes.append(f"cell {index} timed out after {limit:g} s")
+                notes.append(f"{label} timed out after {limit:g} s")
                 if status == "stuck":
                     notes[-1] += " and ignored the interrupt: kernel restarted without it"
                     _replay(kernel, good, cell_timeout)
