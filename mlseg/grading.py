@@ -555,11 +555,17 @@ class _Worker:
                 self.stop()
                 return None, f"notebook took longer than {job['timeout']:g} s; stopped"
             ready, _, _ = select.select([self.proc.stdout], [], [], min(remaining, 1.0))
-            if ready:
-                line = self.proc.stdout.readline()
-                if not line or not result.exists():  # the worker died
-                    self.stop()
-                    return None, f"grading crashed: {self._last_error()}"
+            if not ready:
+                continue
+            line = self.proc.stdout.readline()
+            if not line:  # the worker died
+                self.stop()
+                return None, f"grading crashed: {self._last_error()}"
+            try:
+                done = json.loads(line).get("done") == job["id"]
+            except (ValueError, AttributeError):
+                done = False  # a stray line: keep waiting for ours
+            if done and result.exists():
                 return json.loads(result.read_text()), None
 
     def _last_error(self):

@@ -329,3 +329,17 @@ def test_values_cross_the_kernel_boundary_as_plain_json():
                                       np.asarray(value, dtype=float))
     opaque = grading.decode_value(grading.encode_value(object()))
     assert "object" in repr(opaque)
+
+
+def test_notebook_time_limit_stops_grading_and_reports_timeouts(tmp_path):
+    nb = insert_after(solution(), "confusion", "import time\ntime.sleep(2.5)")
+    nb = insert_after(nb, "dice", "import time\ntime.sleep(2.5)")
+    (tmp_path / "class" / "slow").mkdir(parents=True)
+    nbformat.write(nb, str(tmp_path / "class" / "slow" / NOTEBOOK))
+    run = grading.grade(tmp_path / "class", out=tmp_path / "g.csv", seed=3, cell_timeout=10,
+                        timeout=4, case_timeout=0.5, progress=False)
+    by_exercise = {r.exercise: r for r in run.rows}
+    assert by_exercise["hausdorff"].status == "timeout"
+    assert "time limit" in by_exercise["hausdorff"].detail
+    assert any("notebook time limit of 4 s reached" in n for n in run.notes["slow"])
+    assert run.seconds < 30
