@@ -10,7 +10,8 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("metrics", "checks", "exercises", "phantoms", "plotting", "widgets")
+_SUBMODULES = ("metrics", "checks", "exercises", "grading", "phantoms", "imaging", "io",
+               "plotting", "widgets")
 
 __all__ = ["__version__", *_SUBMODULES]
 

@@ -6,12 +6,15 @@ Everything is generated from arguments and a seed; nothing is downloaded.
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from ._validation import as_mask, as_real, as_spacing
 
-__all__ = ["disk", "blob", "annotate", "perturb"]
+__all__ = ["disk", "blob", "annotate", "perturb", "TISSUES", "T1_INTENSITIES", "Subject",
+           "draw_subject", "brain_slice", "brain_volume", "brain_cohort", "template_extent"]
 
 
 def _as_shape(shape, name="shape"):
@@ -216,3 +219,342 @@ def perturb(mask, *, shift=None, grow=0):
     elif grow < 0:
         out = ndi.binary_erosion(out, structure, iterations=int(-grow))
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Simulated brains from the MNI ICBM152 template (chapter 01)
+# --------------------------------------------------------------------------------------------
+
+#: Label values of the simulated brains.
+TISSUES = {0: "background", 1: "CSF", 2: "GM", 3: "WM", 4: "lesion"}
+
+#: Mean T1-weighted intensity of each tissue (background, CSF, GM, WM, lesion) before the
+#: per-subject variation.
+T1_INTENSITIES = (0.0, 0.22, 0.55, 0.82, 0.38)
+
+
+@lru_cache(maxsize=1)
+def _template():
+    """The bundled MNI template: tissue probabilities (CSF, GM, WM) as float32, and spacing."""
+    from importlib.resources import files
+
+    with files("mlseg.data").joinpath("mni_icbm152_2mm.npz").open("rb") as handle:
+        data = np.load(handle)
+        tissues = np.stack([data[k] for k in ("csf", "gm", "wm")]).astype(np.float32) / 255
+        spacing = np.asarray(data["spacing"], dtype=float)
+    tissues.setflags(write=False)
+    return tissues, spacing
+
+
+@lru_cache(maxsize=1)
+def _padded_template():
+    """The tissues channel-last, with two voxels of zeros around, flattened: for a fast
+    trilinear lookup of the three tissues at once (:func:`_trilinear`)."""
+    tissues, _ = _template()
+    padded = np.pad(np.moveaxis(tissues, 0, -1), ((2, 2), (2, 2), (2, 2), (0, 0)))
+    return padded.reshape(-1, 3), padded.shape[:3]
+
+
+def _trilinear(index):
+    """The three tissue probabilities at fractional voxel indices ``index`` (3, N); zero
+    outside the template (like ``map_coordinates(order=1, mode="constant")``)."""
+    flat, shape = _padded_template()
+    position = [np.clip(index[a] + 2, 0, shape[a] - 1.001) for a in range(3)]
+    low = [np.floor(p).astype(np.intp) for p in position]
+    weight = [p - lo for p, lo in zip(position, low)]
+    strides = (shape[1] * shape[2], shape[2], 1)
+    base = low[0] * strides[0] + low[1] * strides[1] + low[2]
+    out = np.zeros((base.size, 3), dtype=np.float32)
+    for corner in np.ndindex(2, 2, 2):
+        w = np.ones(base.size, dtype=np.float32)
+        for a, c in enumerate(corner):
+            w *= weight[a] if c else 1 - weight[a]
+        offset = sum(c * st for c, st in zip(corner, strides))
+        out += flat[base + offset] * w[:, None]
+    return out.T
+
+
+def template_extent():
+    """Size of the bundled template in mm per axis (S→I, A→P, L→R)."""
+    tissues, spacing = _template()
+    return tuple(float(n * s) for n, s in zip(tissues.shape[1:], spacing))
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The random draw that makes one simulated subject (same seed, same subject)."""
+
+    rotation: np.ndarray  # (3, 3)
+    scale: np.ndarray  # (3,)
+    shift: np.ndarray  # (3,) mm
+    displacement: np.ndarray  # (3, k, k, k) mm, on a coarse grid over the template
+    intensities: np.ndarray  # (5,) T1 intensity per tissue
+    lesion_center: np.ndarray  # (3,) in [0, 1): where in the WM the lesion sits
+    lesion_radius: float  # mm
+    lesion_shape: np.ndarray  # (8,) smooth radial bumps
+
+
+def draw_subject(rng=None, *, rotation=8.0, scale=0.08, shift=4.0, elastic=3.0,
+                 contrast=1.0):
+    """Draw a subject's random anatomy and tissue intensities (see :func:`brain_slice`)."""
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(rng)
+    angles = np.deg2rad(rng.uniform(-rotation, rotation, size=3))
+    rot = np.eye(3)
+    for axis, angle in enumerate(angles):
+        c, s = np.cos(angle), np.sin(angle)
+        a, b = [i for i in range(3) if i != axis]
+        r = np.eye(3)
+        r[a, a], r[a, b], r[b, a], r[b, b] = c, -s, s, c
+        rot = rot @ r
+    scales = 1 + rng.uniform(-scale, scale, size=3)
+    shifts = rng.uniform(-shift, shift, size=3)
+    coarse = rng.standard_normal((3, 7, 7, 7))
+    coarse = np.stack([ndi.gaussian_filter(c, 1.0, mode="nearest") for c in coarse])
+    coarse *= elastic / (coarse.std() + 1e-12)
+    base = np.asarray(T1_INTENSITIES, dtype=float)
+    middle = (base[1] + base[3]) / 2  # contrast < 1 pulls every tissue towards this grey
+    intensities = base.copy()
+    intensities[1:] = middle + (base[1:] - middle) * contrast + rng.normal(0, 0.025, size=4)
+    return Subject(rot, scales, shifts, coarse, intensities, rng.uniform(0, 1, size=3),
+                   float(rng.uniform(5.0, 12.0)), rng.normal(0, 0.25, size=8))
+
+
+def _grid_points(axes, axis=None, level=0.0):
+    """Points (N, 3) in mm of the grid spanned by ``axes`` (one 1-D array per output axis);
+    for a slice (two axes) the coordinate along ``axis`` is ``level``."""
+    mesh = np.meshgrid(*axes, indexing="ij")
+    points = np.empty((mesh[0].size, 3))
+    if axis is None:
+        for a in range(3):
+            points[:, a] = mesh[a].ravel()
+    else:
+        points[:, axis] = level
+        for m, a in zip(mesh, [a for a in range(3) if a != axis]):
+            points[:, a] = m.ravel()
+    return points
+
+
+def _sample(subject, axes, *, lesion, axis=None, level=0.0):
+    """Tissue fractions (5, N) — background, CSF, GM, WM, lesion — on the output grid spanned by
+    ``axes`` (mm around the template centre; see :func:`_grid_points`), after the subject's
+    affine and elastic deformation."""
+    from scipy import ndimage as ndi
+
+    tissues, spacing = _template()
+    extent = np.asarray(tissues.shape[1:]) * spacing
+    shape = tuple(len(a) for a in axes)
+
+    def affine(points):
+        return (points * subject.scale) @ subject.rotation.T + subject.shift
+
+    # the elastic displacement is smooth: evaluate it on a grid 4x coarser than the output (on
+    # the coarse control grid spanning the template), then interpolate it back linearly
+    coarse_axes = [np.linspace(a[0], a[-1], max(2, len(a) // 4 + 1)) for a in axes]
+    k = subject.displacement.shape[1]
+    control = ((affine(_grid_points(coarse_axes, axis, level)) / extent) + 0.5) * (k - 1)
+    coarse_shape = tuple(len(a) for a in coarse_axes)
+    coarse = np.stack([ndi.map_coordinates(d, control.T, order=1, mode="nearest")
+                       for d in subject.displacement]).reshape(3, *coarse_shape)
+    displacement = ndi.zoom(coarse, [1, *(n / c for n, c in zip(shape, coarse_shape))],
+                            order=1, grid_mode=False).reshape(3, -1)
+    points = _grid_points(axes, axis, level)
+    moved = affine(points) + displacement.T
+    index = ((moved + extent / 2) / spacing - 0.5).T  # voxel centres at (i + 0.5) * spacing
+    csf, gm, wm = _trilinear(index)
+    fractions = np.zeros((5, points.shape[0]), dtype=np.float32)
+    fractions[1], fractions[2], fractions[3] = csf, gm, wm
+    total = fractions[1:4].sum(axis=0)
+    over = total > 1
+    fractions[1:4, over] /= total[over]
+    if lesion:
+        fractions[4] = _lesion_fraction(subject, points, fractions[3], spacing.min())
+        fractions[1:4] *= 1 - fractions[4]
+    fractions[0] = np.clip(1 - fractions[1:].sum(axis=0), 0, 1)
+    return fractions
+
+
+def _lesion_fraction(subject, points, wm, edge):
+    """A tumour-like blob with an irregular, soft edge (``edge`` mm wide), centred on a
+    white-matter point of the output grid (so a slice always shows it)."""
+    candidates = np.flatnonzero(wm > 0.8)
+    if candidates.size == 0:
+        candidates = np.flatnonzero(wm >= wm.max())
+    center = points[candidates[int(subject.lesion_center[0] * candidates.size)]]
+    offset = points - center
+    distance = np.sqrt((offset**2).sum(axis=1))
+    fraction = np.zeros(points.shape[0], dtype=np.float32)
+    near = np.flatnonzero(distance < 1.3 * subject.lesion_radius + edge)  # the rest is 0
+    offset, distance = offset[near], distance[near]
+    angle = np.arctan2(offset[:, -2], offset[:, -1])
+    elevation = np.arctan2(offset[:, 0], np.hypot(offset[:, 1], offset[:, 2]))
+    bumps = subject.lesion_shape
+    wobble = sum(b * np.cos((i + 2) * angle + i) for i, b in enumerate(bumps[:4]))
+    wobble = wobble + sum(b * np.cos((i + 2) * elevation + i) for i, b in enumerate(bumps[4:]))
+    radius = subject.lesion_radius * (1 + 0.3 * np.tanh(wobble))
+    fraction[near] = np.clip((radius - distance) / edge + 0.5, 0, 1)
+    return fraction
+
+
+def _render(subject, fractions):
+    image = np.tensordot(subject.intensities, fractions, axes=1)
+    labels = np.argmax(fractions, axis=0).astype(np.uint8)
+    return image.astype(np.float32), labels
+
+
+def brain_slice(*, size=128, axis=0, position=0.5, lesion=False, rng=None, fractions=False,
+                rotation=8.0, scale=0.08, shift=4.0, elastic=3.0, contrast=1.0):
+    """A 2D slice of a simulated subject's brain with its exact labels.
+
+    The subject is the MNI ICBM152 template moved by a random affine (rotation, scaling, shift)
+    and a smooth elastic deformation, with its own tissue intensities and, optionally, a
+    tumour-like lesion. The image is clean: add the imaging challenges with :mod:`mlseg.imaging`.
+
+    Parameters
+    ----------
+    size : int
+        Pixels per side (the field of view is fixed at 200 mm, so the pixel size is
+        ``200 / size`` mm).
+    axis : {0, 1, 2}
+        0 axial, 1 coronal, 2 sagittal.
+    position : float in [0, 1]
+        Where along ``axis`` the slice is cut (0.5: the middle of the template).
+    lesion : bool
+        Add a lesion (label 4).
+    rng : int or numpy.random.Generator, optional
+        Same seed, same subject, bit for bit.
+    fractions : bool
+        Also return the tissue fractions of every pixel (partial volume).
+    rotation, scale, shift, elastic : float
+        Ranges of the random anatomy: degrees, relative scaling, mm, mm.
+    contrast : float
+        1 is the usual T1 contrast; smaller values pull the tissues' intensities together.
+
+    Returns
+    -------
+    image : (size, size) ndarray of float32
+        T1-weighted intensities, background 0, white matter about 0.8.
+    labels : (size, size) ndarray of uint8
+        {0 background, 1 CSF, 2 GM, 3 WM, 4 lesion}: the tissue with the largest fraction.
+    fractions : (5, size, size) ndarray of float32, only if ``fractions=True``
+        Fraction of each tissue in every pixel; they sum to 1.
+
+    Notes
+    -----
+    Taught in: notebooks/01_imaging_challenges.ipynb
+
+    Examples
+    --------
+    >>> image, labels = brain_slice(size=64, rng=0)
+    >>> image.shape, labels.dtype, sorted(set(labels.ravel().tolist()))
+    ((64, 64), dtype('uint8'), [0, 1, 2, 3])
+    """
+    size = _as_count("size", size, low=8, high=1024)
+    if axis not in (0, 1, 2) or isinstance(axis, bool):
+        raise ValueError(f"axis must be 0 (axial), 1 (coronal) or 2 (sagittal), got {axis!r}")
+    position = as_real("position", position, low=0, high=1)
+    subject = _subject(rng, rotation, scale, shift, elastic, contrast)
+    extent = np.asarray(template_extent())
+    pixel = FIELD_OF_VIEW / size
+    grid = (np.arange(size) - (size - 1) / 2) * pixel
+    tissue = _sample(subject, [grid, grid], lesion=bool(lesion), axis=axis,
+                     level=(position - 0.5) * extent[axis]).reshape(5, size, size)
+    image, labels = _render(subject, tissue)
+    return (image, labels, tissue) if fractions else (image, labels)
+
+
+#: Field of view of :func:`brain_slice` in mm.
+FIELD_OF_VIEW = 200.0
+
+
+def brain_volume(*, spacing=(2.0, 2.0, 2.0), lesion=False, rng=None, fractions=False,
+                 rotation=8.0, scale=0.08, shift=4.0, elastic=3.0, contrast=1.0):
+    """A 3D simulated subject (axes S→I, A→P, L→R) with exact labels, at ``spacing`` mm.
+
+    Parameters are those of :func:`brain_slice`; ``spacing`` sets the voxel size per axis
+    (e.g. ``(5, 1, 1)`` for thick axial slices). The volume covers the template's extent.
+
+    Returns
+    -------
+    image : (D, H, W) ndarray of float32
+    labels : (D, H, W) ndarray of uint8
+    fractions : (5, D, H, W) ndarray of float32, only if ``fractions=True``
+
+    Notes
+    -----
+    Taught in: notebooks/01_imaging_challenges.ipynb
+
+    Examples
+    --------
+    >>> image, labels = brain_volume(spacing=(4, 4, 4), rng=0)
+    >>> image.shape == labels.shape and image.ndim == 3
+    True
+    """
+    spacing = np.asarray(as_spacing(spacing, 3))
+    if np.any(spacing < 0.5):
+        raise ValueError(f"spacing must be at least 0.5 mm per axis, got {tuple(spacing)}")
+    subject = _subject(rng, rotation, scale, shift, elastic, contrast)
+    extent = np.asarray(template_extent())
+    shape = tuple(int(round(e / s)) for e, s in zip(extent, spacing))
+    axes = [(np.arange(n) - (n - 1) / 2) * s for n, s in zip(shape, spacing)]
+    tissue = _sample(subject, axes, lesion=bool(lesion)).reshape(5, *shape)
+    image, labels = _render(subject, tissue)
+    return (image, labels, tissue) if fractions else (image, labels)
+
+
+def brain_cohort(n, *, kind="slice", lesion=0.5, rng=None, progress=True, **kwargs):
+    """``n`` simulated subjects: a list of ``(image, labels)`` (or with fractions).
+
+    Parameters
+    ----------
+    n : int
+        Number of subjects.
+    kind : {"slice", "volume"}
+        :func:`brain_slice` or :func:`brain_volume` subjects.
+    lesion : float in [0, 1]
+        Fraction of subjects with a lesion (the first ``round(lesion * n)`` of a shuffled order).
+    rng : int or numpy.random.Generator, optional
+        Subject ``i`` of a cohort is reproducible from the cohort's seed.
+    progress : bool
+        Show a progress bar.
+    **kwargs
+        Passed on to :func:`brain_slice` / :func:`brain_volume`.
+
+    Examples
+    --------
+    >>> cohort = brain_cohort(3, rng=1, progress=False, size=32)
+    >>> len(cohort), cohort[0][0].shape
+    (3, (32, 32))
+    """
+    from tqdm.auto import tqdm
+
+    n = _as_count("n", n, low=1, high=100_000)
+    if kind not in ("slice", "volume"):
+        raise ValueError(f"kind must be 'slice' or 'volume', got {kind!r}")
+    lesion = as_real("lesion", lesion, low=0, high=1)
+    rng = np.random.default_rng(rng)
+    seeds = rng.integers(0, 2**63 - 1, size=n)
+    with_lesion = np.zeros(n, bool)
+    with_lesion[rng.permutation(n)[: int(round(lesion * n))]] = True
+    make = brain_slice if kind == "slice" else brain_volume
+    return [make(rng=int(seed), lesion=bool(flag), **kwargs) for seed, flag in
+            tqdm(list(zip(seeds, with_lesion)), desc=f"simulating {kind}s", disable=not progress)]
+
+
+def _subject(rng, rotation, scale, shift, elastic, contrast):
+    rotation = as_real("rotation", rotation, low=0, high=45)
+    scale = as_real("scale", scale, low=0, high=0.5)
+    shift = as_real("shift", shift, low=0, high=50)
+    elastic = as_real("elastic", elastic, low=0, high=20)
+    contrast = as_real("contrast", contrast, low=0, high=2)
+    return draw_subject(rng, rotation=rotation, scale=scale, shift=shift, elastic=elastic,
+                        contrast=contrast)
+
+
+def _as_count(name, value, *, low, high):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+    return int(value)
