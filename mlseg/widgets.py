@@ -13,7 +13,8 @@ import numpy as np
 
 from ._validation import as_mask, as_real, as_spacing, check_same_shape
 
-__all__ = ["draw_measures", "format_values", "measures_explorer"]
+__all__ = ["draw_measures", "format_values", "measures_explorer", "CHALLENGES", "wm_threshold",
+           "challenge_dice", "draw_challenge", "challenge_explorer"]
 
 _SHOWN = ("dice", "iou", "precision", "recall", "volume_similarity", "hd", "hd95", "assd",
           "masd", "nsd")
@@ -144,3 +145,143 @@ def measures_explorer(reference, prediction, *, spacing=None, tolerance=1.0, ima
         slider.continuous_update = False
         slider.style.description_width = "90px"
     return w.interactive(show, **sliders)
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 01: every imaging challenge as a slider, and what it costs a fixed threshold
+# --------------------------------------------------------------------------------------------
+
+
+def _noise(image, labels, strength, rng):
+    from .imaging import rician_noise
+
+    return rician_noise(image, strength, rng=rng)
+
+
+def _bias(image, labels, strength, rng):
+    from .imaging import polynomial_bias
+
+    return image * polynomial_bias(image.shape, (strength, -0.6 * strength, 0.0, 0.0, 0.0))
+
+
+def _partial_volume(image, labels, strength, rng):
+    from .imaging import block_average
+
+    factor = max(1, int(round(strength)))
+    coarse = block_average(image, factor)
+    fine = np.kron(coarse, np.ones((factor, factor)))  # back on the fine grid, to compare
+    pad = [(0, n - m) for n, m in zip(image.shape, fine.shape)]
+    return np.pad(fine, pad, mode="edge")
+
+
+def _contrast(image, labels, strength, rng):
+    from .imaging import gaussian_noise, reduce_contrast
+
+    return gaussian_noise(reduce_contrast(image, 1 - strength, mask=labels > 0), 0.03, rng=rng)
+
+
+def _insert(image):
+    """Where the metal clip / the air-tissue disturbance sits: a small disk left of centre."""
+    from .phantoms import disk
+
+    n = image.shape[0]
+    return disk(image.shape, (0.45 * n, 0.38 * n), max(1.5, n / 40))
+
+
+def _metal(image, labels, strength, rng):
+    from .imaging import metal_artifact
+
+    return metal_artifact(image, _insert(image), attenuation=strength, rng=rng)
+
+
+def _susceptibility(image, labels, strength, rng):
+    from .imaging import susceptibility_void
+
+    if strength <= 0:
+        return image
+    n = image.shape[0]
+    return susceptibility_void(image, (0.45 * n, 0.38 * n), strength)
+
+
+#: name -> (degrade(image, labels, strength, rng), slider range (min, max, step), unit)
+CHALLENGES = {
+    "noise": (_noise, (0.0, 0.3, 0.01), "noise sigma"),
+    "bias field": (_bias, (0.0, 1.0, 0.05), "bias strength"),
+    "partial volume": (_partial_volume, (1, 8, 1), "voxel size (px)"),
+    "low contrast": (_contrast, (0.0, 0.9, 0.05), "contrast lost"),
+    "metal (CT)": (_metal, (0.0, 60.0, 5.0), "metal attenuation"),
+    "susceptibility (MRI)": (_susceptibility, (0.0, 16.0, 1.0), "void radius (px)"),
+}
+
+
+def wm_threshold(image, labels):
+    """The fixed threshold of the challenge labs: midway between the median GM and WM
+    intensities of the *clean* image."""
+    return float((np.median(image[labels == 2]) + np.median(image[labels == 3])) / 2)
+
+
+def challenge_dice(challenge, image, labels, strengths, *, rng=0):
+    """Dice of a fixed white-matter threshold against the exact labels, for each strength."""
+    from . import metrics
+
+    if challenge not in CHALLENGES:
+        raise ValueError(f"challenge must be one of {list(CHALLENGES)}, got {challenge!r}")
+    degrade = CHALLENGES[challenge][0]
+    threshold = wm_threshold(image, labels)
+    truth = labels == 3
+    return np.array([metrics.dice(truth, degrade(image, labels, s, rng) > threshold)
+                     for s in strengths])
+
+
+def draw_challenge(challenge, strength, *, image, labels, rng=0):
+    """Apply one challenge at ``strength``; draw the image and the fixed threshold's result.
+
+    Returns
+    -------
+    (fig, axes, dice)
+    """
+    import matplotlib.pyplot as plt
+
+    from . import metrics
+    from .plotting import show_confusion
+
+    if challenge not in CHALLENGES:
+        raise ValueError(f"challenge must be one of {list(CHALLENGES)}, got {challenge!r}")
+    image = np.asarray(image, dtype=float)
+    labels = np.asarray(labels)
+    check_same_shape(image, labels, ("image", "labels"))
+    degrade, _, unit = CHALLENGES[challenge]
+    degraded = degrade(image, labels, strength, rng)
+    threshold = wm_threshold(image, labels)
+    found = degraded > threshold
+    dice = metrics.dice(labels == 3, found)
+    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.0), dpi=72)
+    axes[0].imshow(degraded, cmap="gray", vmin=0, vmax=1.1)
+    axes[0].set_title(f"{challenge}: {unit} = {strength:g}", fontsize=9)
+    axes[0].set_xticks([])
+    axes[0].set_yticks([])
+    show_confusion(labels == 3, found, ax=axes[1], legend=False,
+                   title=f"WM by threshold {threshold:.2f}: Dice {dice:.3f}")
+    fig.tight_layout()
+    return fig, axes, dice
+
+
+def challenge_explorer(challenge, image, labels, *, rng=0):
+    """A slider for the strength of one imaging challenge (see :data:`CHALLENGES`)."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    if challenge not in CHALLENGES:
+        raise ValueError(f"challenge must be one of {list(CHALLENGES)}, got {challenge!r}")
+    low, high, step = CHALLENGES[challenge][1]
+    unit = CHALLENGES[challenge][2]
+    slider_type = w.IntSlider if isinstance(step, int) else w.FloatSlider
+    slider = slider_type(value=low, min=low, max=high, step=step, description=unit,
+                         continuous_update=False, style={"description_width": "110px"})
+
+    def show(strength):
+        fig, _, dice = draw_challenge(challenge, strength, image=image, labels=labels, rng=rng)
+        print(f"Dice of the fixed threshold: {dice:.3f}")
+        plt.show(fig)
+
+    return w.interactive(show, strength=slider)
