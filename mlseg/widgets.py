@@ -14,7 +14,8 @@ import numpy as np
 from ._validation import as_mask, as_real, as_spacing, check_same_shape
 
 __all__ = ["draw_measures", "format_values", "measures_explorer", "CHALLENGES", "wm_threshold",
-           "challenge_dice", "draw_challenge", "challenge_explorer"]
+           "challenge_dice", "draw_challenge", "challenge_explorer", "draw_thick_slices",
+           "thickness_explorer", "draw_subject_slice", "subject_explorer"]
 
 _SHOWN = ("dice", "iou", "precision", "recall", "volume_similarity", "hd", "hd95", "assd",
           "masd", "nsd")
@@ -285,3 +286,95 @@ def challenge_explorer(challenge, image, labels, *, rng=0):
         plt.show(fig)
 
     return w.interactive(show, strength=slider)
+
+
+def draw_thick_slices(volume, labels, thickness, *, spacing=(2.0, 2.0, 2.0)):
+    """Acquire ``volume`` with axial slices ``thickness`` mm thick; draw the coronal reformat
+    (the staircase) and return the 3D white-matter Dice of the fixed threshold.
+
+    Returns
+    -------
+    (fig, axes, dice)
+    """
+    import matplotlib.pyplot as plt
+
+    from . import metrics
+    from .imaging import reformat, thick_slices
+
+    volume = np.asarray(volume, dtype=float)
+    labels = np.asarray(labels)
+    check_same_shape(volume, labels, ("volume", "labels"))
+    thick, thick_spacing = thick_slices(volume, spacing, thickness, axis=0)
+    iso, _ = reformat(thick, thick_spacing, target=spacing[0])
+    iso = iso[: volume.shape[0]]
+    truth = labels[: iso.shape[0]] == 3
+    dice = metrics.dice(truth, iso > wm_threshold(volume, labels))
+    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.2), dpi=72)
+    middle = volume.shape[1] // 2
+    axes[0].imshow(volume[:, middle], cmap="gray", aspect="auto")
+    axes[0].set_title(f"coronal, {spacing[0]:g} mm slices", fontsize=9)
+    axes[1].imshow(iso[:, middle], cmap="gray", aspect="auto")
+    axes[1].set_title(f"coronal, {thickness:g} mm slices: WM Dice {dice:.3f}", fontsize=9)
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig, axes, dice
+
+
+def thickness_explorer(volume, labels, *, spacing=(2.0, 2.0, 2.0), max_factor=6):
+    """A slider for the slice thickness of an acquisition (multiples of ``spacing[0]``)."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    step = float(spacing[0])
+    slider = w.FloatSlider(value=step, min=step, max=step * max_factor, step=step,
+                           description="slice (mm)", continuous_update=False)
+
+    def show(thickness):
+        fig, _, dice = draw_thick_slices(volume, labels, thickness, spacing=spacing)
+        print(f"3D WM Dice of the fixed threshold: {dice:.3f}")
+        plt.show(fig)
+
+    return w.interactive(show, thickness=slider)
+
+
+def draw_subject_slice(seed, reference_labels, **kwargs):
+    """Draw subject ``seed``'s slice with the white-matter outline of a reference subject on
+    top; return the white-matter Dice between the two subjects.
+
+    Returns
+    -------
+    (fig, ax, dice)
+    """
+    import matplotlib.pyplot as plt
+
+    from . import metrics
+    from .phantoms import brain_slice
+
+    image, labels = brain_slice(rng=seed, **kwargs)
+    reference_labels = np.asarray(reference_labels)
+    check_same_shape(labels, reference_labels, ("the subject's labels", "reference_labels"))
+    dice = metrics.dice(reference_labels == 3, labels == 3)
+    fig, ax = plt.subplots(figsize=(3.6, 3.6), dpi=72)
+    ax.imshow(image, cmap="gray")
+    ax.contour(reference_labels == 3, levels=[0.5], colors=["tab:orange"], linewidths=0.8)
+    ax.set_title(f"subject {seed}; orange: reference WM (Dice {dice:.2f})", fontsize=9)
+    ax.set_axis_off()
+    return fig, ax, dice
+
+
+def subject_explorer(reference_labels, *, subjects=20, **kwargs):
+    """A slider over simulated subjects, compared with a reference subject's white matter."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    slider = w.IntSlider(value=0, min=0, max=subjects - 1, description="subject",
+                         continuous_update=False)
+
+    def show(seed):
+        fig, _, dice = draw_subject_slice(seed, reference_labels, **kwargs)
+        print(f"WM Dice with the reference subject: {dice:.3f}")
+        plt.show(fig)
+
+    return w.interactive(show, seed=slider)

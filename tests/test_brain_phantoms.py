@@ -120,3 +120,52 @@ def test_simulation_runs_with_the_network_cut():
 def test_bad_input_names_the_argument(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+GUARD = '''
+import ipaddress, socket
+
+_connect = socket.socket.connect
+
+
+def _loopback_only(self, address):
+    host = address[0] if isinstance(address, tuple) else None
+    if host is not None:
+        try:
+            if not ipaddress.ip_address(host).is_loopback:
+                raise OSError(f"network access attempted: {address}")
+        except ValueError:
+            if host != "localhost":
+                raise OSError(f"network access attempted: {address}") from None
+    return _connect(self, address)
+
+
+socket.socket.connect = _loopback_only
+'''
+
+
+def test_chapter_01_notebook_runs_with_the_network_cut(tmp_path):
+    """The whole chapter, executed in a kernel that can reach nothing but loopback."""
+    import os
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "sitecustomize.py").write_text(GUARD)
+    runner = (
+        "import nbformat, sys\n"
+        "from nbclient import NotebookClient\n"
+        "nb = nbformat.read(sys.argv[1], as_version=4)\n"
+        "NotebookClient(nb, timeout=180, kernel_name='python3').execute()\n"
+        "print('executed', len(nb.cells), 'cells offline')\n"
+    )
+    notebook = str(root / "notebooks" / "01_imaging_challenges.ipynb")
+    cmd = [sys.executable, "-c", runner, notebook]
+    if subprocess.run(["unshare", "-rn", "true"], capture_output=True).returncode == 0:
+        # a network namespace of our own with only the loopback interface up
+        cmd = ["unshare", "-rn", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *cmd]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env,
+                         cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "cells offline" in out.stdout

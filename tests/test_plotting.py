@@ -89,3 +89,50 @@ def test_measures_explorer_has_three_sliders_that_redraw():
 def test_bad_input_names_the_argument(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+# --- chapter 01 -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def brain():
+    return phantoms.brain_slice(size=64, rng=0)
+
+
+@pytest.mark.parametrize("challenge", list(widgets.CHALLENGES))
+def test_every_challenge_costs_the_threshold_dice_as_it_grows(challenge, brain):
+    image, labels = brain
+    low, high, _ = widgets.CHALLENGES[challenge][1]
+    clean, strong = widgets.challenge_dice(challenge, image, labels, [low, high])
+    assert strong < clean
+    fig, _, dice = widgets.draw_challenge(challenge, high, image=image, labels=labels)
+    assert dice == pytest.approx(strong)
+
+
+def test_challenge_explorer_slider_redraws(brain):
+    image, labels = brain
+    explorer = widgets.challenge_explorer("noise", image, labels)
+    slider = explorer.children[0]
+    assert slider.description == "noise sigma"
+    calls = []
+    original = explorer.f
+    explorer.f = lambda **kw: calls.append(kw) or original(**kw)
+    slider.value = 0.2
+    assert calls[-1]["strength"] == pytest.approx(0.2)
+
+
+def test_thick_slices_drawing_and_subject_browser():
+    volume, labels = phantoms.brain_volume(spacing=(4, 4, 4), rng=0)
+    _, _, thin = widgets.draw_thick_slices(volume, labels, 4, spacing=(4, 4, 4))
+    _, _, thick = widgets.draw_thick_slices(volume, labels, 16, spacing=(4, 4, 4))
+    assert thick < thin
+    assert widgets.thickness_explorer(volume, labels, spacing=(4, 4, 4)).children[0].max == 24
+    _, reference = phantoms.brain_slice(size=48, rng=0)
+    _, _, same = widgets.draw_subject_slice(0, reference, size=48)
+    _, _, other = widgets.draw_subject_slice(1, reference, size=48)
+    assert same == 1.0 and other < 1.0
+
+
+def test_unknown_challenge_is_a_clear_error(brain):
+    with pytest.raises(ValueError, match="challenge must be one of"):
+        widgets.challenge_dice("earthquake", *brain, [0.1])
