@@ -15,7 +15,9 @@ from ._validation import as_mask, as_real, as_spacing, check_same_shape
 
 __all__ = ["draw_measures", "format_values", "measures_explorer", "CHALLENGES", "wm_threshold",
            "challenge_dice", "draw_challenge", "challenge_explorer", "draw_thick_slices",
-           "thickness_explorer", "draw_subject_slice", "subject_explorer"]
+           "thickness_explorer", "draw_subject_slice", "subject_explorer", "draw_threshold",
+           "threshold_explorer", "draw_range", "range_explorer", "draw_region",
+           "region_explorer"]
 
 _SHOWN = ("dice", "iou", "precision", "recall", "volume_similarity", "hd", "hd95", "assd",
           "masd", "nsd")
@@ -378,3 +380,129 @@ def subject_explorer(reference_labels, *, subjects=20, **kwargs):
         plt.show(fig)
 
     return w.interactive(show, seed=slider)
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 03: thresholds and region growing with sliders
+# --------------------------------------------------------------------------------------------
+
+
+def _tissue_figure(image, truth, found, title):
+    import matplotlib.pyplot as plt
+
+    from .plotting import show_confusion
+
+    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.0), dpi=72)
+    axes[0].imshow(image, cmap="gray")
+    axes[0].contour(found, levels=[0.5], colors=["yellow"], linewidths=0.7)
+    axes[0].set_title(title, fontsize=9)
+    axes[0].set_axis_off()
+    show_confusion(truth, found, ax=axes[1], legend=False, title="TP green, FP red, FN blue")
+    fig.tight_layout()
+    return fig, axes
+
+
+def draw_threshold(image, labels, t, *, tissue=3):
+    """Threshold ``image > t``; draw the mask on the image and its errors against
+    ``labels == tissue``; return ``(fig, axes, dice)``."""
+    from . import metrics
+    from .thresholding import threshold
+
+    labels = np.asarray(labels)
+    found = threshold(image, t)
+    check_same_shape(found, labels, ("image", "labels"))
+    dice = metrics.dice(labels == tissue, found)
+    fig, axes = _tissue_figure(image, labels == tissue, found, f"image > {t:g}")
+    return fig, axes, dice
+
+
+def threshold_explorer(image, labels, *, tissue=3, value=None):
+    """An integer slider for a threshold on an 8-bit image, with the live Dice."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    image = np.asarray(image)
+    if not np.issubdtype(image.dtype, np.integer):
+        raise TypeError(f"image must be an integer (e.g. 8-bit) image, got {image.dtype}")
+    low, high = int(image.min()), int(image.max())
+    slider = w.IntSlider(value=int(value if value is not None else (low + high) // 2),
+                         min=low, max=high, description="threshold",
+                         continuous_update=False)
+
+    def show(t):
+        fig, _, dice = draw_threshold(image, labels, t, tissue=tissue)
+        print(f"threshold {t}: Dice {dice:.4f}")
+        plt.show(fig)
+
+    return w.interactive(show, t=slider)
+
+
+def draw_range(image, labels, lower, upper, *, tissue=2):
+    """Keep ``lower <= image <= upper``; return ``(fig, axes, dice)`` against one tissue."""
+    from . import metrics
+    from .thresholding import threshold_range
+
+    labels = np.asarray(labels)
+    found = threshold_range(image, lower, upper)
+    check_same_shape(found, labels, ("image", "labels"))
+    dice = metrics.dice(labels == tissue, found)
+    fig, axes = _tissue_figure(image, labels == tissue, found, f"{lower:g} <= image <= {upper:g}")
+    return fig, axes, dice
+
+
+def range_explorer(image, labels, *, tissue=2, value=None):
+    """A range slider (lower, upper) on an 8-bit image, with the live Dice."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    image = np.asarray(image)
+    if not np.issubdtype(image.dtype, np.integer):
+        raise TypeError(f"image must be an integer (e.g. 8-bit) image, got {image.dtype}")
+    low, high = int(image.min()), int(image.max())
+    slider = w.IntRangeSlider(value=value or ((low + high) // 3, 2 * (low + high) // 3),
+                              min=low, max=high, description="window",
+                              continuous_update=False)
+
+    def show(window):
+        fig, _, dice = draw_range(image, labels, window[0], window[1], tissue=tissue)
+        print(f"window {window[0]}-{window[1]}: Dice {dice:.4f}")
+        plt.show(fig)
+
+    return w.interactive(show, window=slider)
+
+
+def draw_region(image, labels, seed, tolerance, *, tissue=3):
+    """Grow from ``seed`` with ``tolerance``; return ``(fig, axes, dice)`` against a tissue."""
+    from . import metrics
+    from .region_growing import region_grow
+
+    labels = np.asarray(labels)
+    found = region_grow(image, seed, tolerance=tolerance)
+    dice = metrics.dice(labels == tissue, found)
+    fig, axes = _tissue_figure(image, labels == tissue, found,
+                               f"grown from {tuple(seed)}, tolerance {tolerance:g}")
+    axes[0].plot(seed[1], seed[0], "r+", markersize=10)
+    return fig, axes, dice
+
+
+def region_explorer(image, labels, seed, *, tissue=3, max_tolerance=None):
+    """Sliders for the seed position and the tolerance of region growing."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    image = np.asarray(image)
+    span = float(np.ptp(image))
+    tolerance = w.FloatSlider(value=0.06 * span, min=0.0, max=max_tolerance or 0.3 * span,
+                              step=span / 200, description="tolerance",
+                              continuous_update=False)
+    row = w.IntSlider(value=int(seed[0]), min=0, max=image.shape[0] - 1, description="seed row",
+                      continuous_update=False)
+    col = w.IntSlider(value=int(seed[1]), min=0, max=image.shape[1] - 1,
+                      description="seed column", continuous_update=False)
+
+    def show(row, column, tolerance):
+        fig, _, dice = draw_region(image, labels, (row, column), tolerance, tissue=tissue)
+        print(f"seed ({row}, {column}), tolerance {tolerance:.3g}: Dice {dice:.4f}")
+        plt.show(fig)
+
+    return w.interactive(show, row=row, column=col, tolerance=tolerance)

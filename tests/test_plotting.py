@@ -136,3 +136,22 @@ def test_thick_slices_drawing_and_subject_browser():
 def test_unknown_challenge_is_a_clear_error(brain):
     with pytest.raises(ValueError, match="challenge must be one of"):
         widgets.challenge_dice("earthquake", *brain, [0.1])
+
+
+# --- chapter 03 -------------------------------------------------------------------------------
+
+
+def test_threshold_and_range_drawings_report_the_numpy_dice():
+    image, labels = phantoms.brain_slice(size=64, rng=1)
+    image8 = np.round(image / image.max() * 255).astype(np.uint8)
+    _, _, dice = widgets.draw_threshold(image8, labels, 150)
+    assert dice == metrics.dice(labels == 3, image8 > 150)
+    _, _, dice = widgets.draw_range(image8, labels, 100, 170, tissue=2)
+    assert dice == metrics.dice(labels == 2, (image8 >= 100) & (image8 <= 170))
+    explorer = widgets.threshold_explorer(image8, labels, value=140)
+    assert explorer.children[0].value == 140 and explorer.children[0].max == image8.max()
+    with pytest.raises(TypeError, match="integer"):
+        widgets.threshold_explorer(image, labels)
+    _, _, dice = widgets.draw_region(image8, labels, (32, 40), 20)
+    assert 0 <= dice <= 1
+    assert len(widgets.region_explorer(image8, labels, (32, 40)).children) == 4
