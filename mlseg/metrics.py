@@ -120,6 +120,19 @@ def _confusion(reference, prediction):
     return Confusion(tp, fp, fn, tn)
 
 
+# The measures derived from the confusion counts, written once: the public functions and
+# evaluate() both use these.
+_OVERLAP = {
+    "dice": lambda c: _ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn),
+    "iou": lambda c: _ratio(c.tp, c.tp + c.fp + c.fn),
+    "precision": lambda c: _ratio(c.tp, c.tp + c.fp),
+    "recall": lambda c: _ratio(c.tp, c.tp + c.fn),
+    "specificity": lambda c: _ratio(c.tn, c.tn + c.fp),
+    "accuracy": lambda c: _ratio(c.tp + c.tn, c.tp + c.tn + c.fp + c.fn),
+    "volume_similarity": lambda c: 1.0 - _ratio(abs(c.fn - c.fp), 2 * c.tp + c.fp + c.fn),
+}
+
+
 def accuracy(reference, prediction):
     """Fraction of voxels labelled correctly, ``(TP + TN) / (P + N)``.
 
@@ -133,8 +146,7 @@ def accuracy(reference, prediction):
     >>> accuracy([1, 1, 0, 0], [1, 0, 0, 0])
     0.75
     """
-    c = confusion(reference, prediction)
-    return _ratio(c.tp + c.tn, c.tp + c.tn + c.fp + c.fn)
+    return _OVERLAP["accuracy"](confusion(reference, prediction))
 
 
 def precision(reference, prediction):
@@ -149,8 +161,7 @@ def precision(reference, prediction):
     >>> precision([1, 1, 0, 0], [1, 0, 1, 1])
     0.3333333333333333
     """
-    c = confusion(reference, prediction)
-    return _ratio(c.tp, c.tp + c.fp)
+    return _OVERLAP["precision"](confusion(reference, prediction))
 
 
 def recall(reference, prediction):
@@ -165,8 +176,7 @@ def recall(reference, prediction):
     >>> recall([1, 1, 0, 0], [1, 0, 1, 1])
     0.5
     """
-    c = confusion(reference, prediction)
-    return _ratio(c.tp, c.tp + c.fn)
+    return _OVERLAP["recall"](confusion(reference, prediction))
 
 
 sensitivity = recall
@@ -184,8 +194,7 @@ def specificity(reference, prediction):
     >>> specificity([1, 1, 0, 0], [1, 0, 1, 0])
     0.5
     """
-    c = confusion(reference, prediction)
-    return _ratio(c.tn, c.tn + c.fp)
+    return _OVERLAP["specificity"](confusion(reference, prediction))
 
 
 def dice(reference, prediction):
@@ -209,8 +218,7 @@ def dice(reference, prediction):
     >>> dice([1, 1, 0, 0], [1, 0, 0, 0])
     0.6666666666666666
     """
-    c = confusion(reference, prediction)
-    return _ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn)
+    return _OVERLAP["dice"](confusion(reference, prediction))
 
 
 f1 = dice
@@ -229,8 +237,7 @@ def iou(reference, prediction):
     >>> iou([1, 1, 0, 0], [1, 0, 0, 0])
     0.5
     """
-    c = confusion(reference, prediction)
-    return _ratio(c.tp, c.tp + c.fp + c.fn)
+    return _OVERLAP["iou"](confusion(reference, prediction))
 
 
 jaccard = iou
@@ -249,9 +256,7 @@ def volume_similarity(reference, prediction):
     >>> volume_similarity([1, 1, 0, 0], [0, 0, 1, 1])
     1.0
     """
-    c = confusion(reference, prediction)
-    denominator = 2 * c.tp + c.fp + c.fn
-    return 1.0 - _ratio(abs(c.fn - c.fp), denominator) if denominator else float("nan")
+    return _OVERLAP["volume_similarity"](confusion(reference, prediction))
 
 
 # --------------------------------------------------------------------------------------------
@@ -725,17 +730,6 @@ def nsd(reference, prediction, tolerance, *, spacing=None, method="voxel"):
 # Multi-label evaluation
 # --------------------------------------------------------------------------------------------
 
-_OVERLAP = {
-    "dice": lambda c: _ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn),
-    "iou": lambda c: _ratio(c.tp, c.tp + c.fp + c.fn),
-    "precision": lambda c: _ratio(c.tp, c.tp + c.fp),
-    "recall": lambda c: _ratio(c.tp, c.tp + c.fn),
-    "specificity": lambda c: _ratio(c.tn, c.tn + c.fp),
-    "accuracy": lambda c: _ratio(c.tp + c.tn, c.tp + c.tn + c.fp + c.fn),
-    "volume_similarity": lambda c: (
-        1.0 - abs(c.fn - c.fp) / (2 * c.tp + c.fp + c.fn) if (c.tp + c.fp + c.fn) else np.nan
-    ),
-}
 _DISTANCE = {
     "hd": lambda d, tol: _hausdorff_of(d),
     "hd95": lambda d, tol: _hausdorff_of(d, 95.0),

@@ -402,6 +402,14 @@ def _tissue_figure(image, truth, found, title):
     return fig, axes
 
 
+def _gray_levels(image):
+    """An integer image and its smallest and largest gray level (slider bounds)."""
+    image = np.asarray(image)
+    if not np.issubdtype(image.dtype, np.integer):
+        raise TypeError(f"image must be an integer (e.g. 8-bit) image, got {image.dtype}")
+    return image, int(image.min()), int(image.max())
+
+
 def draw_threshold(image, labels, t, *, tissue=3):
     """Threshold ``image > t``; draw the mask on the image and its errors against
     ``labels == tissue``; return ``(fig, axes, dice)``."""
@@ -421,10 +429,7 @@ def threshold_explorer(image, labels, *, tissue=3, value=None):
     import ipywidgets as w
     import matplotlib.pyplot as plt
 
-    image = np.asarray(image)
-    if not np.issubdtype(image.dtype, np.integer):
-        raise TypeError(f"image must be an integer (e.g. 8-bit) image, got {image.dtype}")
-    low, high = int(image.min()), int(image.max())
+    image, low, high = _gray_levels(image)
     slider = w.IntSlider(value=int(value if value is not None else (low + high) // 2),
                          min=low, max=high, description="threshold",
                          continuous_update=False)
@@ -455,10 +460,7 @@ def range_explorer(image, labels, *, tissue=2, value=None):
     import ipywidgets as w
     import matplotlib.pyplot as plt
 
-    image = np.asarray(image)
-    if not np.issubdtype(image.dtype, np.integer):
-        raise TypeError(f"image must be an integer (e.g. 8-bit) image, got {image.dtype}")
-    low, high = int(image.min()), int(image.max())
+    image, low, high = _gray_levels(image)
     slider = w.IntRangeSlider(value=value or ((low + high) // 3, 2 * (low + high) // 3),
                               min=low, max=high, description="window",
                               continuous_update=False)
