@@ -379,13 +379,14 @@ def _bounding_box(union):
 _KDTREE_FACTOR = 4
 
 
-def _nearest_distances(flat_from, flat_to, edge_to, spacing):
+def _nearest_distances(flat_from, flat_to, edge_to, spacing, bound=None):
     """Distance (mm) from each boundary element ``flat_from`` (flat indices into the box) to the
     nearest element of ``edge_to`` (whose flat indices are ``flat_to``).
 
     Exact either way: elements lying on the other boundary are at 0; the others are looked up in
     a k-d tree over the target points when these are few compared with the box (the usual case:
-    surfaces are thin), else in one Euclidean distance transform of the box.
+    surfaces are thin), else in one Euclidean distance transform of the box. With ``bound``,
+    the tree may answer ``inf`` for distances >= bound (enough for NSD, and much faster).
     """
     shape = edge_to.shape
     if flat_to.size * _KDTREE_FACTOR >= edge_to.size:
@@ -401,7 +402,8 @@ def _nearest_distances(flat_from, flat_to, edge_to, spacing):
         targets = np.stack(np.unravel_index(flat_to, shape), axis=1) * scale
         queries = np.stack(np.unravel_index(flat_from[away], shape), axis=1) * scale
         tree = cKDTree(targets, balanced_tree=False, compact_nodes=False)
-        distances[away] = tree.query(queries, k=1, workers=-1)[0]
+        limit = np.inf if bound is None else bound
+        distances[away] = tree.query(queries, k=1, workers=-1, distance_upper_bound=limit)[0]
     return distances
 
 
@@ -518,7 +520,7 @@ def surface_distances(reference, prediction, *, spacing=None, method="voxel"):
     return _surface_distances(reference, prediction, spacing, method)
 
 
-def _surface_distances(reference, prediction, spacing, method):
+def _surface_distances(reference, prediction, spacing, method, bound=None):
     box = _bounding_box(reference | prediction)
     if box is None:
         return SurfaceDistances(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
@@ -531,8 +533,8 @@ def _surface_distances(reference, prediction, spacing, method):
     ref_flat = np.flatnonzero(ref_edge)
     pred_flat = np.flatnonzero(pred_edge)
     if ref_flat.size and pred_flat.size:
-        ref_to_pred = _nearest_distances(ref_flat, pred_flat, pred_edge, spacing)
-        pred_to_ref = _nearest_distances(pred_flat, ref_flat, ref_edge, spacing)
+        ref_to_pred = _nearest_distances(ref_flat, pred_flat, pred_edge, spacing, bound)
+        pred_to_ref = _nearest_distances(pred_flat, ref_flat, ref_edge, spacing, bound)
     else:  # one mask is empty: its partner's boundary has nothing to be near
         ref_to_pred = np.full(ref_flat.size, np.nan)
         pred_to_ref = np.full(pred_flat.size, np.nan)
@@ -723,7 +725,9 @@ def nsd(reference, prediction, tolerance, *, spacing=None, method="voxel"):
     spacing = as_spacing(spacing, reference.ndim)
     tolerance = as_real("tolerance", tolerance, low=0)
     check_choice("method", method, ("voxel", "surfel"))
-    return _nsd_of(_surface_distances(reference, prediction, spacing, method), tolerance)
+    # only "within the tolerance or not" matters: distances beyond it may come back as inf
+    bound = tolerance * (1 + 1e-9) + 1e-12
+    return _nsd_of(_surface_distances(reference, prediction, spacing, method, bound), tolerance)
 
 
 # --------------------------------------------------------------------------------------------

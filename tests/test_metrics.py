@@ -227,15 +227,19 @@ def test_kdtree_and_distance_transform_paths_agree(monkeypatch):
     seen = []
     original = m._nearest_distances
 
-    def spy(flat_from, flat_to, edge_to, spacing):
+    def spy(flat_from, flat_to, edge_to, spacing, bound=None):
         seen.append(flat_to.size * m._KDTREE_FACTOR < edge_to.size)
-        return original(flat_from, flat_to, edge_to, spacing)
+        return original(flat_from, flat_to, edge_to, spacing, bound)
 
     monkeypatch.setattr(m, "_nearest_distances", spy)
     for a, b in [(small_in_large, other), (noisy_a, noisy_b)]:
         expected = brute_force(a, b, (1.0, 2.0, 0.5))
         assert m.assd(a, b, spacing=(1.0, 2.0, 0.5)) == pytest.approx(expected["assd"])
         assert m.hausdorff(a, b, spacing=(1.0, 2.0, 0.5)) == pytest.approx(expected["hd"])
+        assert m.nsd(a, b, 1.5, spacing=(1.0, 2.0, 0.5)) == pytest.approx(expected["nsd"])
+        # a tolerance equal to a distance that occurs: <= counts it, the bounded query too
+        assert m.nsd(a, b, 2.0, spacing=(1.0, 2.0, 0.5)) == pytest.approx(
+            brute_force(a, b, (1.0, 2.0, 0.5), tolerance=2.0)["nsd"])
     assert True in seen and False in seen
 
 
