@@ -54,6 +54,14 @@ def as_mask(name, value):
     return array.astype(bool)
 
 
+def as_mask_pair(reference, prediction):
+    """Both masks as bool arrays of one shape (the reference-first convention of the course)."""
+    reference = as_mask("reference", reference)
+    prediction = as_mask("prediction", prediction)
+    check_same_shape(reference, prediction)
+    return reference, prediction
+
+
 def as_label_map(name, value):
     """Return ``value`` as an integer label map (bool or integer dtype, or integral floats)."""
     array = as_array(name, value)

@@ -25,6 +25,7 @@ import numpy as np
 from ._validation import (
     as_label_map,
     as_mask,
+    as_mask_pair,
     as_real,
     as_spacing,
     check_choice,
@@ -72,13 +73,6 @@ class Confusion(NamedTuple):
     tn: int
 
 
-def _pair(reference, prediction):
-    reference = as_mask("reference", reference)
-    prediction = as_mask("prediction", prediction)
-    check_same_shape(reference, prediction)
-    return reference, prediction
-
-
 def _ratio(numerator, denominator):
     """``numerator / denominator`` as a float, NaN for 0/0 (the lecture's convention)."""
     return float(numerator) / denominator if denominator else float("nan")
@@ -106,7 +100,7 @@ def confusion(reference, prediction):
     >>> confusion([1, 1, 0, 0], [1, 0, 1, 0])
     Confusion(tp=1, fp=1, fn=1, tn=1)
     """
-    reference, prediction = _pair(reference, prediction)
+    reference, prediction = as_mask_pair(reference, prediction)
     return _confusion(reference, prediction)
 
 
@@ -514,7 +508,7 @@ def surface_distances(reference, prediction, *, spacing=None, method="voxel"):
     >>> surface_distances(a, b).reference_to_prediction
     array([2.])
     """
-    reference, prediction = _pair(reference, prediction)
+    reference, prediction = as_mask_pair(reference, prediction)
     spacing = as_spacing(spacing, reference.ndim)
     check_choice("method", method, ("voxel", "surfel"))
     return _surface_distances(reference, prediction, spacing, method)
@@ -622,7 +616,7 @@ def hausdorff(reference, prediction, *, spacing=None, percentile=100, pooled=Fal
     >>> hausdorff(a, b, spacing=(1, 2))
     6.0
     """
-    reference, prediction = _pair(reference, prediction)
+    reference, prediction = as_mask_pair(reference, prediction)
     spacing = as_spacing(spacing, reference.ndim)
     percentile = _check_percentile(percentile)
     d = _surface_distances(reference, prediction, spacing, "voxel")
@@ -661,7 +655,7 @@ def assd(reference, prediction, *, spacing=None):
     >>> assd(a, b)  # distances 0 | 0, 3  ->  3 / 3
     1.0
     """
-    reference, prediction = _pair(reference, prediction)
+    reference, prediction = as_mask_pair(reference, prediction)
     spacing = as_spacing(spacing, reference.ndim)
     return _assd_of(_surface_distances(reference, prediction, spacing, "voxel"))
 
@@ -681,7 +675,7 @@ def masd(reference, prediction, *, spacing=None):
     >>> masd(a, b)  # (0 + 1.5) / 2
     0.75
     """
-    reference, prediction = _pair(reference, prediction)
+    reference, prediction = as_mask_pair(reference, prediction)
     spacing = as_spacing(spacing, reference.ndim)
     return _masd_of(_surface_distances(reference, prediction, spacing, "voxel"))
 
@@ -721,7 +715,7 @@ def nsd(reference, prediction, tolerance, *, spacing=None, method="voxel"):
     >>> round(nsd(a, b, 1.0, method="surfel"), 2)
     0.92
     """
-    reference, prediction = _pair(reference, prediction)
+    reference, prediction = as_mask_pair(reference, prediction)
     spacing = as_spacing(spacing, reference.ndim)
     tolerance = as_real("tolerance", tolerance, low=0)
     check_choice("method", method, ("voxel", "surfel"))

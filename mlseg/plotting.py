@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_array, as_mask, as_spacing, check_same_shape
+from ._validation import as_array, as_mask, as_mask_pair, as_spacing, check_same_shape
 
 __all__ = ["CONFUSION_COLOURS", "show_confusion", "show_distance_map", "show_masks"]
 
@@ -65,9 +65,8 @@ def show_confusion(reference, prediction, *, image=None, spacing=None, ax=None, 
     -----
     Taught in: notebooks/02_evaluation.ipynb
     """
-    reference = as_mask("reference", _as_2d("reference", reference))
-    prediction = as_mask("prediction", _as_2d("prediction", prediction))
-    check_same_shape(reference, prediction)
+    reference, prediction = as_mask_pair(_as_2d("reference", reference),
+                                         _as_2d("prediction", prediction))
     spacing = as_spacing(spacing, 2)
     fig, ax = _axes(ax)
     classes = {

@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from ._validation import as_mask, as_real, as_spacing, check_same_shape
+from ._validation import as_mask_pair, as_real, as_spacing, check_same_shape
 
 __all__ = ["draw_measures", "format_values", "measures_explorer", "CHALLENGES", "wm_threshold",
            "challenge_dice", "draw_challenge", "challenge_explorer", "draw_thick_slices",
@@ -56,9 +56,7 @@ def draw_measures(reference, prediction, *, dy=0, dx=0, grow=0, spacing=None, to
     from .phantoms import perturb
     from .plotting import show_confusion
 
-    reference = as_mask("reference", reference)
-    prediction = as_mask("prediction", prediction)
-    check_same_shape(reference, prediction)
+    reference, prediction = as_mask_pair(reference, prediction)
     if reference.ndim != 2:
         raise ValueError(f"reference must be 2D, got {reference.ndim} dimensions")
     for name, value in (("dy", dy), ("dx", dx), ("grow", grow)):
@@ -126,9 +124,7 @@ def measures_explorer(reference, prediction, *, spacing=None, tolerance=1.0, ima
     import ipywidgets as w
     import matplotlib.pyplot as plt
 
-    reference = as_mask("reference", reference)
-    prediction = as_mask("prediction", prediction)
-    check_same_shape(reference, prediction)
+    reference, prediction = as_mask_pair(reference, prediction)
     for name, value in (("max_shift", max_shift), ("max_grow", max_grow)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
             raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
