@@ -383,11 +383,17 @@ def subject_explorer(reference_labels, *, subjects=20, **kwargs):
 # --------------------------------------------------------------------------------------------
 
 
-def _tissue_figure(image, truth, found, title):
+def _tissue_figure(image, labels, tissue, found, title):
+    """Score a found mask against ``labels == tissue`` and draw it: (fig, axes, dice)."""
     import matplotlib.pyplot as plt
 
+    from . import metrics
     from .plotting import show_confusion
 
+    labels = np.asarray(labels)
+    check_same_shape(found, labels, ("image", "labels"))
+    truth = labels == tissue
+    dice = metrics.dice(truth, found)
     fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.0), dpi=72)
     axes[0].imshow(image, cmap="gray")
     axes[0].contour(found, levels=[0.5], colors=["yellow"], linewidths=0.7)
@@ -395,7 +401,7 @@ def _tissue_figure(image, truth, found, title):
     axes[0].set_axis_off()
     show_confusion(truth, found, ax=axes[1], legend=False, title="TP green, FP red, FN blue")
     fig.tight_layout()
-    return fig, axes
+    return fig, axes, dice
 
 
 def _gray_levels(image):
@@ -409,15 +415,9 @@ def _gray_levels(image):
 def draw_threshold(image, labels, t, *, tissue=3):
     """Threshold ``image > t``; draw the mask on the image and its errors against
     ``labels == tissue``; return ``(fig, axes, dice)``."""
-    from . import metrics
     from .thresholding import threshold
 
-    labels = np.asarray(labels)
-    found = threshold(image, t)
-    check_same_shape(found, labels, ("image", "labels"))
-    dice = metrics.dice(labels == tissue, found)
-    fig, axes = _tissue_figure(image, labels == tissue, found, f"image > {t:g}")
-    return fig, axes, dice
+    return _tissue_figure(image, labels, tissue, threshold(image, t), f"image > {t:g}")
 
 
 def threshold_explorer(image, labels, *, tissue=3, value=None):
@@ -440,15 +440,10 @@ def threshold_explorer(image, labels, *, tissue=3, value=None):
 
 def draw_range(image, labels, lower, upper, *, tissue=2):
     """Keep ``lower <= image <= upper``; return ``(fig, axes, dice)`` against one tissue."""
-    from . import metrics
     from .thresholding import threshold_range
 
-    labels = np.asarray(labels)
-    found = threshold_range(image, lower, upper)
-    check_same_shape(found, labels, ("image", "labels"))
-    dice = metrics.dice(labels == tissue, found)
-    fig, axes = _tissue_figure(image, labels == tissue, found, f"{lower:g} <= image <= {upper:g}")
-    return fig, axes, dice
+    return _tissue_figure(image, labels, tissue, threshold_range(image, lower, upper),
+                          f"{lower:g} <= image <= {upper:g}")
 
 
 def range_explorer(image, labels, *, tissue=2, value=None):
@@ -471,14 +466,11 @@ def range_explorer(image, labels, *, tissue=2, value=None):
 
 def draw_region(image, labels, seed, tolerance, *, tissue=3):
     """Grow from ``seed`` with ``tolerance``; return ``(fig, axes, dice)`` against a tissue."""
-    from . import metrics
     from .region_growing import region_grow
 
-    labels = np.asarray(labels)
-    found = region_grow(image, seed, tolerance=tolerance)
-    dice = metrics.dice(labels == tissue, found)
-    fig, axes = _tissue_figure(image, labels == tissue, found,
-                               f"grown from {tuple(seed)}, tolerance {tolerance:g}")
+    fig, axes, dice = _tissue_figure(image, labels, tissue,
+                                     region_grow(image, seed, tolerance=tolerance),
+                                     f"grown from {tuple(seed)}, tolerance {tolerance:g}")
     axes[0].plot(seed[1], seed[0], "r+", markersize=10)
     return fig, axes, dice
 
