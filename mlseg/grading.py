@@ -26,6 +26,7 @@ Students use the same engine on their own notebook with the public seed:
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -45,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from . import checks
+from .checks.library_calls import find_library_calls
 
 __all__ = ["NotebookSpec", "ExerciseRow", "load_specs", "grade", "grade_notebook",
            "STATUSES", "SEED_VARIABLE"]
@@ -63,11 +65,11 @@ class NotebookSpec:
     """The graded exercises of one course notebook, in order, with their points."""
 
     notebook: str
-    exercises: list  # of (name, points)
+    exercises: list  # of (name, points, case time limit in s or None for --case-timeout)
 
     @property
     def max_score(self):
-        return sum(points for _, points in self.exercises)
+        return sum(points for _, points, _ in self.exercises)
 
 
 @dataclass
@@ -84,8 +86,33 @@ class ExerciseRow:
     cases: list = field(default_factory=list)  # CaseResult dicts, for the feedback file
 
 
+def spec_from_cells(cells, notebook, where=None):
+    """The graded exercises of a notebook, read from its check cells' metadata
+    (``{"mlseg": {"exercise": "dice", "points": 2, "timeout": 30}}``, timeout optional)."""
+    where = where or notebook
+    exercises = []
+    for cell in cells:
+        meta = (cell.get("metadata") or {}).get("mlseg")
+        if cell.get("cell_type") != "code" or not meta:
+            continue
+        if not isinstance(meta, dict):
+            raise ValueError(f"{where}: a check cell's mlseg metadata must be a dict, got {meta!r}")
+        name, points, limit = meta.get("exercise"), meta.get("points"), meta.get("timeout")
+        if name not in checks.EXERCISES:
+            raise ValueError(f"{where}: check cell names unknown exercise {name!r}")
+        for label, value in (("points", points), ("timeout", limit)):
+            if value is None and label == "timeout":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"{where}: the {label} of exercise {name!r} must be a positive "
+                                 f"number, got {value!r}")
+        exercises.append((name, points, limit))
+    return NotebookSpec(notebook, exercises)
+
+
 def load_specs(root=None):
-    """Read the graded exercises (name, points) of every ``solutions/NN_topic.ipynb``.
+    """Read the graded exercises (name, points, time limit) of every
+    ``solutions/NN_topic.ipynb``.
 
     Returns
     -------
@@ -100,15 +127,7 @@ def load_specs(root=None):
     specs = {}
     for path in sorted((root / "solutions").glob("[0-9][0-9]_*.ipynb")):
         nb = nbformat.read(path, as_version=4)
-        exercises = []
-        for cell in nb.cells:
-            meta = cell.get("metadata", {}).get("mlseg")
-            if cell.cell_type == "code" and meta:
-                name, points = meta["exercise"], meta["points"]
-                if name not in checks.EXERCISES:
-                    raise ValueError(f"{path.name}: check cell names unknown exercise {name!r}")
-                exercises.append((name, points))
-        specs[path.name] = NotebookSpec(path.name, exercises)
+        specs[path.name] = spec_from_cells(nb.cells, path.name, path.name)
     if not specs:
         raise FileNotFoundError(f"no solution notebooks in {root / 'solutions'}")
     return specs
@@ -119,8 +138,29 @@ def load_specs(root=None):
 # --------------------------------------------------------------------------------------------
 
 
+#: The largest array (in bytes) an answer may return; larger ones are reported, not graded.
+MAX_ARRAY_BYTES = 256 * 2**20
+
+
+def _encode_array(array, kind):
+    if array.dtype.kind not in "biuf" or array.dtype.byteorder == ">":
+        if array.dtype.kind not in "biuf":
+            return {"__repr__": f"an array of dtype {array.dtype} (expected numbers or bools)"}
+        array = array.astype(array.dtype.newbyteorder("<"))
+    if array.nbytes > MAX_ARRAY_BYTES:
+        return {"__repr__": f"an array of shape {array.shape} ({array.nbytes / 2**20:.0f} MB, "
+                            f"over the {MAX_ARRAY_BYTES // 2**20} MB limit)"}
+    data = base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
+    return {kind: data, "dtype": array.dtype.str, "shape": list(array.shape)}
+
+
 def encode_value(value):
-    """A JSON-safe form of an answer's return value (numbers, sequences, arrays, else repr)."""
+    """An exact, JSON-safe form of an answer's return value.
+
+    Numbers (NaN and infinities included), strings, None, tuples, lists, dicts with string keys,
+    numpy arrays and torch tensors of any size (bit for bit, dtype and shape kept) cross the
+    kernel boundary; anything else becomes a description that compares as wrong.
+    """
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
@@ -128,17 +168,17 @@ def encode_value(value):
     if isinstance(value, np.generic):
         return encode_value(value.item())
     if isinstance(value, np.ndarray):
-        if value.size > 10_000:
-            return {"__repr__": f"an array of shape {value.shape}"}
-        return {"__ndarray__": [encode_value(v) for v in value.ravel().tolist()],
-                "shape": list(value.shape)}
-    if isinstance(value, (tuple, list)) and len(value) <= 10_000:
-        return [encode_value(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # e.g. a 0-d torch tensor
+        return _encode_array(value, "__ndarray__")
+    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
         try:
-            return encode_value(value.item())
-        except Exception:  # noqa: BLE001
-            pass
+            return _encode_array(checks.as_numpy(value), "__tensor__")
+        except Exception as error:  # noqa: BLE001 - an odd tensor becomes a description
+            return {"__repr__": f"a tensor that could not be read ({error})"[:200]}
+    if isinstance(value, (tuple, list)):
+        items = [encode_value(v) for v in value]
+        return items if isinstance(value, list) else {"__tuple__": items}
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {"__dict__": {k: encode_value(v) for k, v in value.items()}}
     return {"__repr__": f"{type(value).__name__}: {repr(value)[:80]}"}
 
 
@@ -152,29 +192,48 @@ class _Opaque:
         return self.text
 
 
+def _decode_array(obj, kind):
+    raw = base64.b64decode(obj[kind])
+    array = np.frombuffer(raw, dtype=np.dtype(obj["dtype"])).reshape(obj["shape"]).copy()
+    if kind == "__tensor__":
+        try:
+            import torch
+        except ImportError:
+            return array
+        return torch.from_numpy(array)
+    return array
+
+
 def decode_value(obj):
-    """Inverse of :func:`encode_value`."""
+    """Inverse of :func:`encode_value` (a tensor comes back as a CPU tensor where torch is
+    installed, else as a numpy array)."""
     if isinstance(obj, list):
-        return tuple(decode_value(v) for v in obj)
+        return [decode_value(v) for v in obj]
     if isinstance(obj, dict):
         if "__float__" in obj:
             return float(obj["__float__"])
-        if "__ndarray__" in obj:
-            values = [decode_value(v) for v in obj["__ndarray__"]]
-            return np.array(values).reshape(obj["shape"])
+        for kind in ("__ndarray__", "__tensor__"):
+            if kind in obj:
+                return _decode_array(obj, kind)
+        if "__tuple__" in obj:
+            return tuple(decode_value(v) for v in obj["__tuple__"])
+        if "__dict__" in obj:
+            return {k: decode_value(v) for k, v in obj["__dict__"].items()}
         return _Opaque(str(obj.get("__repr__", "?")))
     return obj
 
 
-def answer_in_kernel(fn, cases_path, out_path, timeout):
+def answer_in_kernel(fn, cases_path, out_path, timeout, name=None):
     """Kernel side of grading: call the notebook's function ``fn`` on the pickled cases and
-    write what it returned (JSON) to ``out_path``. Judging happens outside the kernel."""
+    write what it returned (JSON) to ``out_path``. Judging happens outside the kernel; calls
+    of the library function that exercise ``name`` re-implements are reported."""
     if fn is None or not callable(fn):
         result = {"missing": True}
     else:
         with open(cases_path, "rb") as handle:
             cases = pickle.load(handle)
-        calls = checks.call_all(fn, cases, timeout)
+        forbidden = checks.EXERCISES[name].forbidden if name in checks.EXERCISES else ()
+        calls = checks.call_all(fn, cases, timeout, forbidden)
         result = {"calls": [{"got": encode_value(c.got), "problem": c.problem,
                              "seconds": c.seconds, "output": c.output[-2000:]} for c in calls]}
     with open(out_path, "w") as handle:
@@ -306,7 +365,7 @@ def prepare(spec, seed, folder):
     outside the kernels. Returns ``{exercise: (cases_path, cases, expected)}``.
     """
     prepared = {}
-    for name, _ in spec.exercises:
+    for name, _, _ in spec.exercises:
         exercise = checks.EXERCISES[name]
         cases = exercise.cases(np.random.default_rng(int(seed)))
         expected = [checks.expected_answer(exercise, case) for case in cases]
@@ -348,11 +407,18 @@ def grade_notebook(path, spec, prepared, *, take_kernel=None, cell_timeout=10.0,
                 if status == "stuck":
                     notes[-1] += " and ignored the interrupt: kernel restarted without it"
                     _replay(kernel, good, cell_timeout)
+        sources = [source for _, source in _code_cells(nb)]
         rows = []
-        for name, points in spec.exercises:
+        for name, points, limit in spec.exercises:
+            called = find_library_calls(sources, name, [
+                checks.dotted_name(f) for f in checks.EXERCISES[name].forbidden])
+            if called:
+                rows.append(_library_row(name, points, called))
+                continue
             remaining = deadline - time.monotonic()
-            rows.append(_grade_exercise(kernel, name, points, prepared[name], case_timeout,
-                                        remaining, good, cell_timeout, notes))
+            rows.append(_grade_exercise(kernel, name, points, prepared[name],
+                                        limit or case_timeout, remaining, good, cell_timeout,
+                                        notes))
         return rows, notes
     finally:
         kernel.close()
@@ -372,7 +438,8 @@ def _grade_exercise(kernel, name, points, prepared, case_timeout, remaining, goo
         return _row(name, points, "timeout", "not graded: the notebook time limit was reached")
     out_path = kernel.cwd / f".{name}.{time.monotonic_ns()}.json"
     code = (f"__import__('mlseg.grading', fromlist=['_']).answer_in_kernel("
-            f"globals().get({name!r}), {cases_path!r}, {str(out_path)!r}, {case_timeout!r})")
+            f"globals().get({name!r}), {cases_path!r}, {str(out_path)!r}, {case_timeout!r}, "
+            f"{name!r})")
     limit = min(remaining, case_timeout * (checks.MAX_TIMEOUTS + 1) + 0.05 * len(cases) + 10)
     status, detail = kernel.run(code, limit)
     if status in ("timeout", "stuck"):
@@ -403,7 +470,16 @@ def _grade_exercise(kernel, name, points, prepared, case_timeout, remaining, goo
         except (KeyError, TypeError, ValueError):
             call = checks.Call(None, "unreadable result")
         results.append(checks.judge(exercise, case, call, expected=want))
+    library = [r.detail for r in results if r.detail.startswith(checks.LIBRARY_CALL)]
+    if library:
+        return _row(name, points, "failed", f"{name} {library[0]}")
     return _summarise(name, points, results)
+
+
+def _library_row(name, points, called):
+    """No credit for an answer whose code uses the function it is meant to write."""
+    return _row(name, points, "failed",
+                f"{name} {checks.library_call_message(called)} (found in your code)")
 
 
 def _summarise(name, points, results):
@@ -437,7 +513,7 @@ def _row(name, points, status, detail, *, score=0.0, cases=None):
 
 
 def _rows_for_all(spec, status, detail):
-    return [_row(name, points, status, detail) for name, points in spec.exercises]
+    return [_row(name, points, status, detail) for name, points, _ in spec.exercises]
 
 
 def _serve():
@@ -512,6 +588,9 @@ def _discover(submissions, specs):
                 notes.setdefault(student, []).append(f"{rel}: {why}, not graded")
         if not found:
             notes.setdefault(student, []).append("no exercise notebooks found in the folder")
+    if not students:
+        raise ValueError(f"SUBMISSIONS {str(submissions)!r} holds no student folders: expected "
+                         "SUBMISSIONS/<student>/<NN_topic>.ipynb, one folder per student")
     return students, notes, jobs
 
 
@@ -815,25 +894,39 @@ def _write_atomic(path, text):
 def self_check(path, *, root=None, cell_timeout=30.0, timeout=300.0):
     """Grade one notebook with the public seed (what ``python -m mlseg check`` prints).
 
+    Works on a notebook anywhere (a copy outside the course folder, a Colab download with
+    another file name): inside the course the points come from ``solutions/``, elsewhere from
+    the notebook's own check cells.
+
     Returns
     -------
     (rows, notes)
     """
     path = Path(path)
-    specs = load_specs(root)
-    if path.name not in specs:
-        raise ValueError(f"path must be one of the course's exercise notebooks {sorted(specs)}, "
-                         f"got {path.name!r}")
     if not path.is_file():
         raise FileNotFoundError(f"no such notebook: {path}")
+    nb, reason = _read_notebook(path)
+    if nb is None:
+        raise ValueError(f"{path} cannot be checked: {reason}")
+    try:
+        spec = load_specs(root).get(path.name)
+    except FileNotFoundError:
+        if root is not None:
+            raise
+        spec = None
+    if spec is None:
+        spec = spec_from_cells(nb.cells, path.name, str(path))
+    if not spec.exercises:
+        raise ValueError(f"{path} has no check cells (code cells with mlseg exercise metadata): "
+                         "is it one of the course's exercise notebooks?")
     with tempfile.TemporaryDirectory(prefix="mlseg-check-") as workdir:
-        outcomes = _grade_jobs([("you", path.name, path)], specs=specs, seed=checks.PUBLIC_SEED,
-                               workers=1, cell_timeout=cell_timeout, timeout=timeout,
-                               case_timeout=checks.CASE_TIMEOUT, workdir=workdir,
-                               progress=False)
+        outcomes = _grade_jobs([("you", path.name, path)], specs={path.name: spec},
+                               seed=checks.PUBLIC_SEED, workers=1, cell_timeout=cell_timeout,
+                               timeout=timeout, case_timeout=checks.CASE_TIMEOUT,
+                               workdir=workdir, progress=False)
     data, failure = outcomes[("you", path.name)]
     if data is None:
-        return _rows_for_all(specs[path.name], "error", failure), [failure]
+        return _rows_for_all(spec, "error", failure), [failure]
     return data["rows"], data["notes"]
 
 

@@ -1,26 +1,157 @@
 """Tests of mlseg.checks: does a check pass right answers and catch every kind of wrong one?"""
 
+import importlib
+import subprocess
+import sys
 import threading
 import time
 
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
+from scipy.spatial.distance import cdist
 
 from mlseg import checks, metrics
 from mlseg.checks import CheckFailed, check, run_checks
 
+# Answers written the way a student would, independent of mlseg (calling the library is
+# forbidden in an answer, and these double as oracles for the library's own values).
 
-@pytest.mark.parametrize("name", ["confusion", "dice", "iou", "volume_similarity", "hausdorff"])
-def test_library_reference_passes_its_own_check(name, capsys):
-    check(name, getattr(metrics, name))
+
+def my_confusion(reference, prediction):
+    r, p = np.asarray(reference, bool), np.asarray(prediction, bool)
+    return (int((r & p).sum()), int((~r & p).sum()), int((r & ~p).sum()), int((~r & ~p).sum()))
+
+
+def my_dice(reference, prediction):
+    tp, fp, fn, _ = my_confusion(reference, prediction)
+    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
+
+
+def my_iou(reference, prediction):
+    tp, fp, fn, _ = my_confusion(reference, prediction)
+    return tp / (tp + fp + fn) if tp + fp + fn else float("nan")
+
+
+def my_hausdorff(reference, prediction, spacing=None):
+    """Brute force: every pair of boundary points, distances in mm."""
+    r, p = np.asarray(reference, bool), np.asarray(prediction, bool)
+    if not r.any() or not p.any():
+        return float("nan")
+    spacing = np.ones(r.ndim) if spacing is None else np.asarray(spacing, float)
+
+    def boundary(mask):
+        inner = ndi.binary_erosion(mask, ndi.generate_binary_structure(mask.ndim, 1))
+        return np.argwhere(mask & ~inner) * spacing
+
+    d = cdist(boundary(r), boundary(p))
+    return float(max(d.min(axis=1).max(), d.min(axis=0).max()))
+
+
+MINE = {"confusion": my_confusion, "dice": my_dice, "iou": my_iou, "hausdorff": my_hausdorff}
+
+
+@pytest.mark.parametrize("name", sorted(MINE))
+def test_an_independent_right_answer_passes(name, capsys):
+    check(name, MINE[name])
     out = capsys.readouterr().out
-    n = len(run_checks(name, getattr(metrics, name)))
+    n = len(run_checks(name, MINE[name]))
     assert out == f"{name}: {n}/{n} checks passed\n"
     assert n >= 8
 
 
+@pytest.mark.parametrize("name", sorted(checks.EXERCISES))
+def test_every_reference_passes_its_own_cases(name):
+    exercise = checks.EXERCISES[name]
+    cases = exercise.cases(np.random.default_rng(checks.PUBLIC_SEED))
+    assert cases, name
+    for case in cases:
+        call = checks.call_answer(exercise.reference, case, 30)
+        assert checks.judge(exercise, case, call).passed, case.name
+
+
+def test_the_chapter_index_matches_what_the_modules_register():
+    for module, names in checks.CHAPTERS.items():
+        registered = dict(checks.EXERCISES._loaded)
+        importlib.import_module(f"mlseg.checks.{module}")
+        assert all(checks.EXERCISES[n].name == n for n in names)
+        assert set(checks.EXERCISES._loaded) - set(registered) <= set(names), module
+    assert len(checks.EXERCISES) == len(set(checks.EXERCISES)) == len(checks.EXERCISES._loaded)
+
+
+def test_importing_the_engine_loads_no_chapter_code_and_never_torch():
+    code = ("import sys, mlseg.checks as c\n"
+            "loaded = sorted(m for m in sys.modules if m.startswith(('mlseg.', 'torch', "
+            "'scipy', 'sklearn', 'matplotlib', 'pandas')))\n"
+            "print(loaded)\n"
+            "c.EXERCISES['dice']\n"
+            "print(sorted(m for m in sys.modules if m.startswith('mlseg.checks.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out[0] == "['mlseg.checks']"
+    assert out[1] == "['mlseg.checks.ch02_evaluation']"
+
+
+def _dice_alias(reference, prediction):
+    from mlseg.metrics import dice as d
+
+    return d(reference, prediction)
+
+
+def _dice_dynamic(reference, prediction):
+    module = importlib.import_module("mlseg." + "metrics")
+    return getattr(module, "di" + "ce")(reference, prediction)
+
+
+def _dice_via_helper(reference, prediction):
+    return _dice_alias(reference, prediction) + 0.0
+
+
+@pytest.mark.parametrize("answer", [
+    metrics.dice, lambda r, p: metrics.dice(r, p), _dice_alias, _dice_dynamic, _dice_via_helper,
+], ids=["the function itself", "attribute", "from-import alias", "import_module + getattr",
+        "through a helper"])
+def test_an_answer_that_calls_the_library_function_gets_no_credit(answer):
+    results = run_checks("dice", answer)
+    assert not any(r.passed for r in results)
+    assert all("`mlseg.metrics.dice`" in r.detail for r in results)
+    with pytest.raises(CheckFailed, match="calls the library's `mlseg.metrics.dice`, the "
+                                          "function this exercise asks you to write"):
+        check("dice", answer)
+
+
+def test_calling_other_library_functions_is_allowed():
+    def dice_from_confusion(reference, prediction):
+        tp, fp, fn, _ = metrics.confusion(reference, prediction)
+        return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
+
+    assert all(r.passed for r in run_checks("dice", dice_from_confusion))
+
+
+def test_library_calls_are_caught_off_the_main_thread_too():
+    box = {}
+    thread = threading.Thread(target=lambda: box.update(r=run_checks("dice", _dice_alias)))
+    thread.start()
+    thread.join(30)
+    assert box["r"] and all("`mlseg.metrics.dice`" in r.detail for r in box["r"])
+
+
+def test_a_failure_lists_every_failing_family_and_the_hint():
+    def dice_2d_only(reference, prediction):
+        if reference.ndim == 3:
+            return 0.5
+        return my_dice(reference, prediction) if reference.any() or prediction.any() else 0.0
+
+    with pytest.raises(CheckFailed) as info:
+        check("dice", dice_2d_only)
+    message = str(info.value)
+    assert "case 'both empty' failed: expected nan, got 0.0" in message
+    assert "failing cases: both empty; random 3D\n" in message
+    assert f"hint: {checks.EXERCISES['dice'].hint}" in message and "NaN" in message
+
+
 def test_cases_include_the_lecture_empty_table():
-    names = [r.case for r in run_checks("dice", metrics.dice)]
+    names = [r.case for r in run_checks("dice", my_dice)]
     assert {"reference empty", "prediction empty", "both empty"} <= set(names)
 
 
@@ -82,7 +213,7 @@ def test_time_limit_also_works_off_the_main_thread():
 def test_modifying_an_input_in_place_is_reported():
     def sneaky(reference, prediction):
         reference[...] = prediction
-        return metrics.dice(prediction, prediction)
+        return my_dice(prediction, prediction)
 
     with pytest.raises(CheckFailed, match="modified its input argument 1 in place"):
         check("dice", sneaky)
@@ -91,7 +222,7 @@ def test_modifying_an_input_in_place_is_reported():
 def test_student_prints_are_captured_and_shown_only_on_failure(capsys):
     def chatty(reference, prediction):
         print("debugging!")
-        return metrics.dice(reference, prediction)
+        return my_dice(reference, prediction)
 
     check("dice", chatty)
     assert "debugging" not in capsys.readouterr().out
@@ -121,14 +252,14 @@ def test_wrong_return_types_fail_with_a_reason(bad):
 
 def test_numpy_scalars_and_zero_d_arrays_are_accepted():
     assert all(r.passed for r in run_checks("dice", lambda r, p: np.float32(
-        metrics.dice(r, p)) if not np.isnan(metrics.dice(r, p)) else np.nan))
-    assert all(r.passed for r in run_checks("iou", lambda r, p: np.array(metrics.iou(r, p))))
+        my_dice(r, p)) if not np.isnan(my_dice(r, p)) else np.nan))
+    assert all(r.passed for r in run_checks("iou", lambda r, p: np.array(my_iou(r, p))))
 
 
 def test_confusion_accepts_lists_and_arrays_but_checks_the_order():
     assert all(r.passed for r in run_checks(
-        "confusion", lambda r, p: list(metrics.confusion(r, p))))
-    swapped = run_checks("confusion", lambda r, p: metrics.confusion(p, r))
+        "confusion", lambda r, p: list(my_confusion(r, p))))
+    swapped = run_checks("confusion", lambda r, p: my_confusion(p, r))
     assert not all(r.passed for r in swapped)
 
 
@@ -136,7 +267,7 @@ def test_hausdorff_cases_use_anisotropic_spacing():
     spacings = [c.kwargs["spacing"] for c in checks.EXERCISES["hausdorff"].cases(
         np.random.default_rng(checks.PUBLIC_SEED))]
     assert any(len(set(s)) > 1 for s in spacings)
-    ignores_spacing = run_checks("hausdorff", lambda r, p, spacing=None: metrics.hausdorff(r, p))
+    ignores_spacing = run_checks("hausdorff", lambda r, p, spacing=None: my_hausdorff(r, p))
     assert not all(r.passed for r in ignores_spacing)
 
 
@@ -152,7 +283,7 @@ def test_seed_changes_the_random_cases_but_not_the_fixed_ones():
 
 def test_hard_coding_the_public_cases_fails_with_another_seed():
     public = checks.EXERCISES["dice"].cases(np.random.default_rng(checks.PUBLIC_SEED))
-    answers = {c.args[0].tobytes() + c.args[1].tobytes(): metrics.dice(*c.args) for c in public}
+    answers = {c.args[0].tobytes() + c.args[1].tobytes(): my_dice(*c.args) for c in public}
 
     def memorised(reference, prediction):
         return answers.get(reference.tobytes() + prediction.tobytes(), 0.123)
@@ -170,10 +301,11 @@ def test_predict_the_number_is_judged_at_three_decimals():
 @pytest.mark.parametrize(
     "call, error, words",
     [
-        (lambda: check("dise", metrics.dice), ValueError, "name must be one of"),
+        (lambda: check("dise", my_dice), ValueError, "name must be one of"),
         (lambda: check("dice", 0.5), TypeError, "must be a function"),
-        (lambda: check("dice", metrics.dice, seed="x"), TypeError, "seed"),
-        (lambda: check("dice", metrics.dice, timeout=0), ValueError, "timeout"),
+        (lambda: check("dice", my_dice, seed="x"), TypeError, "seed"),
+        (lambda: check("dice", my_dice, timeout=0), ValueError, "timeout"),
+        (lambda: check("dice", my_dice, timeout=True), ValueError, "timeout"),
     ],
 )
 def test_bad_arguments_to_check(call, error, words):

@@ -2,13 +2,16 @@
 
 import csv
 import hashlib
+import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from mlseg import grading
@@ -92,6 +95,11 @@ def build_class(folder):
     (folder / "mallory").mkdir()
     (folder / "mallory" / "notes.txt").write_text("I forgot\n")
     put("nina", solution(), name="99_unknown.ipynb")
+    put("oscar", replace_function(solution(), "dice", "import mlseg.metrics as mm\n"
+                                  "return mm.dice(reference, prediction)"))
+    sneaky = replace_function(solution(), "iou", "return getattr(__import__('mlseg.metr' + 'ics', "
+                              "fromlist=['x']), 'i' + 'ou')(reference, prediction)")
+    put("pat", sneaky)
     (folder / "README.txt").write_text("submissions of the class\n")
 
 
@@ -136,7 +144,7 @@ def test_gradebook_has_exactly_the_columns_and_one_row_per_student_and_exercise(
     assert header == ["student", "notebook", "exercise", "score", "max_score", "status", "detail"]
     students = sorted({r["student"] for r in graded["rows"]})
     assert students == ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi",
-                        "ivan", "judy", "ken", "leo", "mallory", "nina"]
+                        "ivan", "judy", "ken", "leo", "mallory", "nina", "oscar", "pat"]
     per_student = sum(len(spec.exercises) for spec in grading.load_specs(ROOT).values())
     assert len(graded["rows"]) == len(students) * per_student
     assert per_student > len(EXERCISES)  # chapter 01 too: not submitted here, so "missing"
@@ -240,7 +248,7 @@ def test_summary_and_final_line(graded):
     assert rows["bob"]["total"] == "0.00"
     assert rows["alice"][NOTEBOOK] == "10.00"
     last = graded["stdout"].strip().splitlines()[-1]
-    assert last.startswith(f"graded 14 students, {len(graded['rows'])} exercises:")
+    assert last.startswith(f"graded 16 students, {len(graded['rows'])} exercises:")
     for status in grading.STATUSES:
         assert f" {status}" in last
     assert " s; gradebook " in last
@@ -323,16 +331,182 @@ def test_self_check_uses_the_same_engine_with_the_public_seed():
     assert "raised NotImplementedError" in todo.stdout
 
 
-def test_values_cross_the_kernel_boundary_as_plain_json():
-    import numpy as np
+@pytest.mark.parametrize("value", [
+    0.5, float("nan"), float("inf"), -float("inf"), 3, 2**80, "text", None, True,
+    (1, 2.5, float("nan")), [1, [2, 3]], {"dice": 0.5, "hd": float("nan")},
+    np.float32(0.25), np.array(0.75), np.array([[1, 2], [3, 4]]),
+    np.random.default_rng(0).random((128, 128)) > 0.5,
+    np.random.default_rng(1).standard_normal((300, 301)),
+    np.random.default_rng(2).standard_normal((64, 64)).astype(np.float32),
+    np.array([np.nan, np.inf, -0.0, 1e-310]), np.arange(12, dtype=">i4").reshape(3, 4),
+    np.zeros((0, 5)),
+], ids=lambda v: type(v).__name__ + str(getattr(v, "shape", "")))
+def test_values_cross_the_kernel_boundary_exactly_as_plain_json(value):
+    text = json.dumps(grading.encode_value(value))  # only JSON crosses
+    back = grading.decode_value(json.loads(text))
+    if isinstance(value, np.ndarray):
+        assert isinstance(back, np.ndarray)
+        assert back.shape == value.shape and back.dtype == value.dtype.newbyteorder("=")
+        assert back.tobytes() == value.astype(back.dtype).tobytes()  # bit for bit
+    elif isinstance(value, float) and np.isnan(value):
+        assert np.isnan(back)
+    elif isinstance(value, (tuple, dict)):
+        assert type(back) is type(value)
+        assert repr(back) == repr(value)
+    else:
+        assert back == value and type(back) is type(value.item() if isinstance(
+            value, np.generic) else value)
 
-    for value in [0.5, float("nan"), float("inf"), 3, (1, 2, 3, 4), np.float32(0.25),
-                  np.array(0.75), np.array([[1, 2], [3, 4]])]:
-        back = grading.decode_value(grading.encode_value(value))
-        np.testing.assert_array_equal(np.asarray(back, dtype=float),
-                                      np.asarray(value, dtype=float))
+
+def test_torch_tensors_cross_the_boundary_as_tensors():
+    torch = pytest.importorskip("torch")
+    for tensor in [torch.arange(20000, dtype=torch.float32).reshape(100, 200) / 7,
+                   torch.rand(3, 3, requires_grad=True), torch.tensor([True, False]),
+                   torch.tensor(1.5, dtype=torch.float16)]:
+        back = grading.decode_value(json.loads(json.dumps(grading.encode_value(tensor))))
+        assert isinstance(back, torch.Tensor) and back.shape == tensor.shape
+        assert torch.equal(back, tensor.detach().to(back.dtype))
+
+
+def test_unreadable_values_become_descriptions_that_compare_as_wrong():
     opaque = grading.decode_value(grading.encode_value(object()))
     assert "object" in repr(opaque)
+    assert grading.checks.compare_array(opaque, np.zeros(2)) is not None
+    huge = grading.encode_value(np.lib.stride_tricks.as_strided(np.zeros(1), (2**20, 2**9), (0, 0)))
+    assert "limit" in huge["__repr__"]
+
+
+def test_a_128x128_mask_and_a_tensor_answer_are_graded_exactly_in_a_real_kernel(tmp_path):
+    """A student's answers return big arrays (numpy, then torch): full marks, and a one-pixel
+    error is caught."""
+    from mlseg import checks, imaging, thresholding
+
+    rng = np.random.default_rng(5)
+    image = rng.random((256, 256))
+    cases = {"threshold_range": [checks.Case("128x128 image", (image[:128, :128], 0.2, 0.7))],
+             "block_average": [checks.Case("256x256, factor 2", (image, 2))]}
+    expected = {"threshold_range": [thresholding.threshold_range(image[:128, :128], 0.2, 0.7)],
+                "block_average": [imaging.block_average(image, 2)]}
+    prepared = {}
+    for name in cases:
+        path = tmp_path / f"{name}.pkl"
+        path.write_bytes(pickle.dumps(cases[name]))
+        prepared[name] = (str(path), cases[name], expected[name])
+    spec = grading.NotebookSpec("big.ipynb", [("threshold_range", 1, None),
+                                              ("block_average", 1, 20)])
+    answers = {
+        "numpy": "def threshold_range(image, lower, upper):\n"
+                 "    return (image >= lower) & (image <= upper)\n"
+                 "def block_average(image, factor):\n"
+                 "    h, w = image.shape\n"
+                 "    return image.reshape(h // factor, factor, w // factor, factor).mean((1, 3))",
+        "torch": "import torch\n"
+                 "def threshold_range(image, lower, upper):\n"
+                 "    t = torch.from_numpy(image)\n"
+                 "    return (t >= lower) & (t <= upper)\n"
+                 "def block_average(image, factor):\n"
+                 "    t = torch.from_numpy(image)[None, None]\n"
+                 "    return torch.nn.functional.avg_pool2d(t, factor)[0, 0]",
+        "one pixel off": "def threshold_range(image, lower, upper):\n"
+                         "    m = (image >= lower) & (image <= upper)\n"
+                         "    m[127, 127] = not m[127, 127]\n"
+                         "    return m\n"
+                         "def block_average(image, factor):\n"
+                         "    return image[::factor, ::factor]",
+    }
+    scores = {}
+    for label, code in answers.items():
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(code)]
+        path = tmp_path / f"{label}.ipynb"
+        nbformat.write(nb, str(path))
+        rows, notes = grading.grade_notebook(path, spec, prepared, cell_timeout=60, timeout=120,
+                                             case_timeout=10)
+        scores[label] = {r["exercise"]: (r["status"], r["detail"]) for r in rows}
+    assert scores["numpy"] == scores["torch"] == {
+        "threshold_range": ("passed", "1/1 cases passed"),
+        "block_average": ("passed", "1/1 cases passed")}
+    wrong = scores["one pixel off"]
+    assert wrong["threshold_range"][0] == "failed"
+    assert "1 of 16384 values differ; first at (127, 127)" in wrong["threshold_range"][1]
+    assert wrong["block_average"][0] == "failed"
+
+
+def test_an_answer_calling_the_library_scores_zero_with_the_reason(graded):
+    oscar = graded["table"][("oscar", "dice")]
+    assert (oscar["score"], oscar["status"]) == ("0.00", "failed")
+    assert "`mlseg.metrics.dice`, the function this exercise asks you to write" in oscar["detail"]
+    assert statuses(graded, "oscar")["iou"] == "passed"
+    pat = graded["table"][("pat", "iou")]  # a name built from strings: caught while it runs
+    assert (pat["score"], pat["status"]) == ("0.00", "failed")
+    assert "`mlseg.metrics.iou`" in pat["detail"]
+    feedback = (graded["tmp"] / "feedback" / "oscar.md").read_text()
+    assert "mlseg.metrics.dice" in feedback and "no credit" in feedback
+
+
+def test_per_exercise_time_limits_come_from_the_check_cell_metadata(tmp_path):
+    course = tmp_path / "course"
+    (course / "solutions").mkdir(parents=True)
+    slow = replace_function(solution(), "dice",
+                            "import time\n"
+                            "if reference.shape == (14, 14):\n"
+                            "    time.sleep(0.8)\n"
+                            "tp = (reference & prediction).sum()\n"
+                            "total = reference.sum() + prediction.sum()\n"
+                            "return 2 * tp / total if total else float('nan')")
+    (tmp_path / "class" / "sam").mkdir(parents=True)
+    nbformat.write(slow, str(tmp_path / "class" / "sam" / NOTEBOOK))
+    statuses_by_limit = {}
+    for limit in (None, 3):
+        spec_nb = solution()
+        for cell in spec_nb.cells:
+            if cell.metadata.get("mlseg", {}).get("exercise") == "dice" and limit:
+                cell.metadata["mlseg"]["timeout"] = limit
+        nbformat.write(spec_nb, str(course / "solutions" / NOTEBOOK))
+        run = grading.grade(tmp_path / "class", out=tmp_path / f"g{limit}.csv", seed=5,
+                            root=course, case_timeout=0.3, progress=False)
+        row = next(r for r in run.rows if r.exercise == "dice")
+        statuses_by_limit[limit] = (row.status, row.detail)
+    assert statuses_by_limit[None][0] == "partial"
+    assert "timed out after 0.3 s" in statuses_by_limit[None][1]
+    assert statuses_by_limit[3][0] == "passed"
+
+
+def test_metadata_with_bad_points_or_timeout_is_an_error():
+    cell = nbformat.v4.new_code_cell("check('dice', dice)")
+    for meta, words in [({"exercise": "dise", "points": 1}, "unknown exercise 'dise'"),
+                        ({"exercise": "dice", "points": 0}, "points"),
+                        ({"exercise": "dice", "points": 1, "timeout": "5"}, "timeout")]:
+        cell.metadata = {"mlseg": meta}
+        with pytest.raises(ValueError, match=words):
+            grading.spec_from_cells([cell], "x.ipynb")
+
+
+def test_grading_a_folder_without_student_folders_says_so(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "02_evaluation.ipynb").write_text("{}")
+    proc = subprocess.run([sys.executable, "-m", "mlseg", "grade", str(tmp_path / "empty"),
+                           "--out", str(tmp_path / "g.csv"), "--seed", "5"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "no student folders" in proc.stderr
+    assert not (tmp_path / "g.csv").exists()
+
+
+def test_check_works_on_a_copy_outside_the_course_folder(tmp_path):
+    """A student's download, renamed, checked from another folder: the points come from the
+    notebook's own check cells."""
+    copy = tmp_path / "my work (1).ipynb"
+    shutil.copy(ROOT / "solutions" / NOTEBOOK, copy)
+    done = subprocess.run([sys.executable, "-m", "mlseg", "check", copy.name], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "total 10.00 / 10" in done.stdout
+    empty = tmp_path / "empty.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), str(empty))
+    none = subprocess.run([sys.executable, "-m", "mlseg", "check", str(empty)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert none.returncode == 2 and "no check cells" in none.stderr
 
 
 def test_notebook_time_limit_stops_grading_and_reports_timeouts(tmp_path):
