@@ -7,22 +7,23 @@ import sys
 
 
 def _exercises(args):
-    from .exercises import SolutionMarkerError, generate
+    from .exercises import ReleaseError, generate
 
     try:
         changed = generate(args.root, check=args.check)
-    except (FileNotFoundError, SolutionMarkerError) as error:
+    except (FileNotFoundError, ReleaseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.check:
         if changed:
-            print("exercises/ is out of date with solutions/; run `python -m mlseg exercises`:")
+            print("out of date (exercises/ with solutions/, or Colab links with "
+                  "[project.urls]); run `python -m mlseg exercises`:")
             for name in changed:
                 print(f"  {name}")
             return 1
-        print("exercises/ is up to date with solutions/")
+        print("exercises/ and the Colab links are up to date")
         return 0
-    print(f"wrote {len(changed)} exercise notebook(s)" + "".join(f"\n  {n}" for n in changed))
+    print(f"updated {len(changed)} notebook(s)" + "".join(f"\n  {n}" for n in changed))
     return 0
 
 

@@ -1,7 +1,10 @@
 """Input validation helpers shared by the library.
 
 Each helper is named for what it checks and raises ``TypeError``/``ValueError`` whose message
-names the argument, what it got and what was expected.
+names the argument, what it got and what was expected. The same mistake gives the same error
+everywhere: a value of the wrong *type* (a float or a bool where an integer is expected, a string
+where an array is expected) is a ``TypeError``; a value of the right type but outside what is
+allowed (a negative size, a wrong number of axes) is a ``ValueError``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,97 @@ def as_array(name, value, *, min_ndim=1, max_ndim=3):
     if array.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {array.shape}")
     return array
+
+
+def as_image(name, value, *, min_ndim=1, max_ndim=3):
+    """Return ``value`` as a numeric or bool ndarray of finite values (an image to process).
+
+    The dtype is kept (a bool image stays bool); callers convert it as they need.
+
+    Examples
+    --------
+    >>> as_image("image", [[0, 1], [2, 3]]).shape
+    (2, 2)
+    >>> as_image("image", [[0, float("nan")]])
+    Traceback (most recent call last):
+    ...
+    ValueError: image must not contain NaN or infinity
+    """
+    array = as_array(name, value, min_ndim=min_ndim, max_ndim=max_ndim)
+    check_finite(name, array)
+    return array
+
+
+def _integer_range(low, high):
+    if low is not None and high is not None:
+        return f"an integer from {low} to {high}"
+    if low is not None:
+        return f"an integer >= {low}"
+    if high is not None:
+        return f"an integer <= {high}"
+    return "an integer"
+
+
+def as_int(name, value, *, low=None, high=None):
+    """Return ``value`` as a Python ``int``, checking it is an integer within ``low..high``.
+
+    Python and numpy integers are accepted. Anything else is a ``TypeError`` — floats too, even
+    whole ones such as ``64.0``, and ``bool`` (``True`` is not a size). An integer outside
+    ``low..high`` (both inclusive, ``None`` for no bound) is a ``ValueError``.
+
+    Examples
+    --------
+    >>> as_int("size", np.int64(64), low=8)
+    64
+    >>> as_int("size", 64.0, low=8)
+    Traceback (most recent call last):
+    ...
+    TypeError: size must be an integer >= 8, got 64.0 (float)
+    >>> as_int("axis", 3, low=0, high=2)
+    Traceback (most recent call last):
+    ...
+    ValueError: axis must be an integer from 0 to 2, got 3
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be {_integer_range(low, high)}, got {value!r} "
+                        f"({type(value).__name__})")
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"{name} must be {_integer_range(low, high)}, got {value}")
+    return value
+
+
+def as_shape(name, value, *, min_ndim=1, max_ndim=3, low=1):
+    """Return ``value`` as a tuple of ``min_ndim..max_ndim`` integers, each ``>= low``.
+
+    A grid shape such as ``(64, 64)`` by default; with ``low=None`` any integers (e.g. a shift in
+    voxels). A single integer or a non-sequence is a ``TypeError``, as is any entry that is not an
+    integer (:func:`as_int`); a wrong number of entries or an entry below ``low`` is a
+    ``ValueError``.
+
+    Examples
+    --------
+    >>> as_shape("shape", [64, np.int64(32)])
+    (64, 32)
+    >>> as_shape("shape", 64)
+    Traceback (most recent call last):
+    ...
+    TypeError: shape must be 1 to 3 integers >= 1 (one per axis), got the single value 64
+    >>> as_shape("shape", (8, 0))
+    Traceback (most recent call last):
+    ...
+    ValueError: shape[1] must be an integer >= 1, got 0
+    """
+    count = str(min_ndim) if min_ndim == max_ndim else f"{min_ndim} to {max_ndim}"
+    what = f"{count} integers{'' if low is None else f' >= {low}'} (one per axis)"
+    if isinstance(value, (numbers.Number, np.generic)):
+        raise TypeError(f"{name} must be {what}, got the single value {value!r}")
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{name} must be {what}, got {value!r}")
+    entries = tuple(value)
+    if not min_ndim <= len(entries) <= max_ndim:
+        raise ValueError(f"{name} must be {what}, got {len(entries)} entries: {value!r}")
+    return tuple(as_int(f"{name}[{i}]", v, low=low) for i, v in enumerate(entries))
 
 
 def check_finite(name, array):

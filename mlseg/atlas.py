@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import as_array, as_label_map, check_finite, check_same_shape
+from ._validation import as_image, as_int, as_label_map, check_same_shape
 
 __all__ = ["Transform", "register", "warp", "propagate", "majority_vote",
            "multi_atlas_segment"]
@@ -29,9 +29,7 @@ class Transform(NamedTuple):
 
 
 def _image(name, value):
-    image = as_array(name, value, min_ndim=2)
-    check_finite(name, image)
-    return image.astype(np.float64, copy=False)
+    return as_image(name, value, min_ndim=2).astype(np.float64, copy=False)
 
 
 def _moments(image, level):
@@ -60,6 +58,7 @@ def warp(image, transform, *, order=1):
     from scipy import ndimage as ndi
 
     image = np.asarray(image)
+    order = as_int("order", order, low=0, high=5)
     shape = transform.flow.shape[1:] if transform.flow is not None else image.shape
     coords = _coordinates(transform, shape)
     if order == 0:

@@ -10,11 +10,9 @@ Taught in: notebooks/03_classical_methods.ipynb
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from ._validation import as_array, as_label_map, as_real, check_finite, check_same_shape
+from ._validation import as_image, as_int, as_label_map, as_real, check_same_shape
 
 __all__ = ["pixel_features", "train_forest", "predict_forest", "remove_islands"]
 
@@ -22,13 +20,11 @@ __all__ = ["pixel_features", "train_forest", "predict_forest", "remove_islands"]
 def _channels(image):
     """A list of channel images from one image or a sequence of co-registered images."""
     if isinstance(image, (list, tuple)):
-        channels = [as_array(f"image[{i}]", c, min_ndim=2) for i, c in enumerate(image)]
+        channels = [as_image(f"image[{i}]", c, min_ndim=2) for i, c in enumerate(image)]
         for i, c in enumerate(channels[1:], start=1):
             check_same_shape(channels[0], c, ("image[0]", f"image[{i}]"))
     else:
-        channels = [as_array("image", image, min_ndim=2)]
-    for c in channels:
-        check_finite("image", c)
+        channels = [as_image("image", image, min_ndim=2)]
     return [c.astype(np.float32) for c in channels]
 
 
@@ -97,9 +93,9 @@ def train_forest(images, label_maps, *, pixels=10000, trees=30, depth=None, bala
     if not images or len(images) != len(label_maps):
         raise ValueError(f"images and label_maps must be non-empty and of the same length, got "
                          f"{len(images)} and {len(label_maps)}")
-    for name, value, low in (("pixels", pixels, 10), ("trees", trees, 1)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    pixels = as_int("pixels", pixels, low=10)
+    trees = as_int("trees", trees, low=1)
+    depth = None if depth is None else as_int("depth", depth, low=1)
     rng = np.random.default_rng(rng)
     rows, targets = [], []
     for i, (image, labels) in enumerate(zip(images, label_maps)):
@@ -148,8 +144,8 @@ def remove_islands(labels, *, min_size=20, connectivity=1):
     from scipy import ndimage as ndi
 
     labels = as_label_map("labels", labels)
-    if isinstance(min_size, bool) or not isinstance(min_size, numbers.Integral) or min_size < 1:
-        raise ValueError(f"min_size must be a positive integer, got {min_size!r}")
+    min_size = as_int("min_size", min_size, low=1)
+    connectivity = as_int("connectivity", connectivity, low=1, high=labels.ndim)
     structure = ndi.generate_binary_structure(labels.ndim, connectivity)
     keep = np.zeros(labels.shape, dtype=bool)
     for value in np.unique(labels):

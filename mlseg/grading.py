@@ -868,8 +868,10 @@ def _hint(row):
         return f"{row.exercise}: it raises an exception; run its check cell to see the case."
     failing = [c for c in row.cases if not c["passed"]]
     if failing:
-        names = ", ".join(f"'{c['case']}'" for c in failing[:3])
-        return f"{row.exercise}: wrong on {names}; expected `{description}`."
+        families = list(dict.fromkeys(checks.case_family(c["case"]) for c in failing))
+        hint = checks.EXERCISES[row.exercise].hint
+        return (f"{row.exercise}: wrong on these kinds of case: {'; '.join(families[:6])}; "
+                f"expected `{description}`." + (f" {hint}" if hint else ""))
     return None
 
 

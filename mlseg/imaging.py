@@ -10,11 +10,19 @@ Taught in: notebooks/01_imaging_challenges.ipynb
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from ._validation import as_array, as_mask, as_real, as_spacing, check_finite, check_same_shape
+from ._validation import (
+    as_array,
+    as_image,
+    as_int,
+    as_mask,
+    as_real,
+    as_shape,
+    as_spacing,
+    check_choice,
+    check_same_shape,
+)
 
 __all__ = ["gaussian_noise", "rician_noise", "speckle", "block_average", "partial_volume",
            "polynomial_bias", "bias_field", "correct_bias", "thick_slices", "reformat",
@@ -22,17 +30,10 @@ __all__ = ["gaussian_noise", "rician_noise", "speckle", "block_average", "partia
 
 
 def _image(name, value, *, min_ndim=2, max_ndim=3):
-    array = as_array(name, value, min_ndim=min_ndim, max_ndim=max_ndim)
+    array = as_image(name, value, min_ndim=min_ndim, max_ndim=max_ndim)
     if array.dtype == bool:
         array = array.astype(np.float32)
-    check_finite(name, array)
     return array.astype(np.result_type(array.dtype, np.float32), copy=False)
-
-
-def _factor(name, value, *, low=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def gaussian_noise(image, sigma, *, rng=None):
@@ -89,7 +90,7 @@ def block_average(image, factor):
     array([[2.5, 4.5]])
     """
     image = _image("image", image, min_ndim=1)
-    factor = _factor("factor", factor)
+    factor = as_int("factor", factor, low=1)
     if any(n < factor for n in image.shape):
         raise ValueError(f"factor {factor} is larger than the image, shape {image.shape}")
     cropped = image[tuple(slice(0, n - n % factor) for n in image.shape)]
@@ -135,11 +136,7 @@ def polynomial_bias(shape, coefficients):
     >>> np.round(field[0], 3)  # brighter to the right
     array([0.607, 1.   , 1.649])
     """
-    if isinstance(shape, numbers.Integral) or len(tuple(shape)) not in (2, 3):
-        raise ValueError(f"shape must be a 2D or 3D shape, got {shape!r}")
-    shape = tuple(int(n) for n in shape)
-    if any(n < 1 for n in shape):
-        raise ValueError(f"shape must be positive, got {shape}")
+    shape = as_shape("shape", shape, min_ndim=2, max_ndim=3)
     c = np.asarray(coefficients, dtype=float)
     if c.shape != (5,) or not np.isfinite(c).all():
         raise ValueError(f"coefficients must be 5 finite numbers, got {coefficients!r}")
@@ -194,8 +191,7 @@ def thick_slices(volume, spacing, thickness, *, axis=0):
     """
     volume = _image("volume", volume, min_ndim=3)
     spacing = as_spacing(spacing, 3)
-    if axis not in (0, 1, 2) or isinstance(axis, bool):
-        raise ValueError(f"axis must be 0, 1 or 2, got {axis!r}")
+    axis = as_int("axis", axis, low=0, high=2)
     thickness = as_real("thickness", thickness, low=0, low_inclusive=False)
     factor = thickness / spacing[axis]
     if abs(factor - round(factor)) > 1e-6 or round(factor) < 1:
@@ -225,8 +221,7 @@ def reformat(volume, spacing, *, target=None, order=0):
     spacing = as_spacing(spacing, 3)
     target = min(spacing) if target is None else as_real("target", target, low=0,
                                                          low_inclusive=False)
-    if order not in (0, 1, 3) or isinstance(order, bool):
-        raise ValueError(f"order must be 0, 1 or 3, got {order!r}")
+    order = check_choice("order", as_int("order", order, low=0, high=3), (0, 1, 3))
     zoom = [s / target for s in spacing]
     return ndi.zoom(volume, zoom, order=order, grid_mode=True, mode="grid-constant"), \
         (target,) * 3
@@ -264,7 +259,7 @@ def metal_artifact(image, metal, *, attenuation=40.0, photons=1e4, angles=180, r
         raise ValueError(f"image must be square for the Radon transform, got {image.shape}")
     attenuation = as_real("attenuation", attenuation, low=0)
     photons = as_real("photons", photons, low=1)
-    angles = _factor("angles", angles, low=8)
+    angles = as_int("angles", angles, low=8)
     theta = np.linspace(0.0, 180.0, angles, endpoint=False)
     scale = 1.0 / image.shape[0]  # path lengths in units of the image width
     sinogram = radon(image + attenuation * metal, theta=theta, circle=False) * scale

@@ -121,7 +121,7 @@ def load_dicom_series(source):
         Files of several series, slices of different size or orientation, missing geometry,
         duplicate or unevenly spaced slice positions.
     ImportError
-        pydicom is not installed (``pip install mlseg[dicom]``).
+        pydicom is not installed (``pip install pydicom``, or the course's ``dicom`` extra).
 
     Notes
     -----
@@ -130,7 +130,7 @@ def load_dicom_series(source):
     try:
         import pydicom
     except ImportError:  # pragma: no cover - the dicom extra is part of dev
-        raise ImportError("load_dicom_series needs pydicom: pip install 'mlseg[dicom]'") from None
+        raise ImportError("load_dicom_series needs pydicom: pip install pydicom") from None
     if isinstance(source, (str, Path)):
         folder = _existing(source, "source")
         files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() \

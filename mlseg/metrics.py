@@ -17,12 +17,14 @@ HD95, ASSD, MASD and NSD are cheap reductions of its result.
 
 from __future__ import annotations
 
+import numbers
 from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
 
 from ._validation import (
+    as_int,
     as_label_map,
     as_mask,
     as_mask_pair,
@@ -799,13 +801,9 @@ def evaluate(reference, prediction, *, labels=None, spacing=None, metrics=None, 
         present = np.union1d(np.unique(reference), np.unique(prediction))
         labels = [int(v) for v in present if v != 0]
     else:
-        if isinstance(labels, (int, np.integer)):
+        if isinstance(labels, (numbers.Number, np.generic)):
             labels = [labels]
-        labels = list(labels)
-        for label in labels:
-            if isinstance(label, bool) or not isinstance(label, (int, np.integer)):
-                raise TypeError(f"labels must be integers, got {label!r}")
-        labels = [int(v) for v in labels]
+        labels = [as_int("labels", v) for v in labels]
         if len(set(labels)) != len(labels):
             raise ValueError(f"labels must not repeat, got {labels}")
 

@@ -5,28 +5,15 @@ Everything is generated from arguments and a seed; nothing is downloaded.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from ._validation import as_mask, as_real, as_spacing
+from ._validation import as_int, as_mask, as_real, as_shape, as_spacing
 
 __all__ = ["disk", "blob", "annotate", "perturb", "TISSUES", "T1_INTENSITIES", "Subject",
            "draw_subject", "brain_slice", "brain_volume", "brain_cohort", "template_extent"]
-
-
-def _as_shape(shape, name="shape"):
-    if isinstance(shape, numbers.Integral):
-        raise TypeError(f"{name} must be a tuple of 1 to 3 sizes, got the integer {shape!r}")
-    try:
-        shape = tuple(int(s) for s in shape)
-    except TypeError:
-        raise TypeError(f"{name} must be a tuple of 1 to 3 sizes, got {shape!r}") from None
-    if not 1 <= len(shape) <= 3 or any(s < 1 for s in shape):
-        raise ValueError(f"{name} must hold 1 to 3 positive sizes, got {shape!r}")
-    return shape
 
 
 def disk(shape, center, radius, *, spacing=None):
@@ -61,7 +48,7 @@ def disk(shape, center, radius, *, spacing=None):
            [0, 0, 1, 0, 0],
            [0, 0, 0, 0, 0]])
     """
-    shape = _as_shape(shape)
+    shape = as_shape("shape", shape)
     spacing = as_spacing(spacing, len(shape))
     try:
         center = tuple(float(c) for c in center)
@@ -99,7 +86,7 @@ def blob(shape, *, fill=0.3, smoothness=None, rng=None):
     """
     from scipy import ndimage as ndi
 
-    shape = _as_shape(shape)
+    shape = as_shape("shape", shape)
     fill = as_real("fill", fill, low=0, high=1, low_inclusive=False)
     if fill >= 1:
         raise ValueError(f"fill must be < 1, got {fill}")
@@ -200,24 +187,17 @@ def perturb(mask, *, shift=None, grow=0):
     mask = as_mask("mask", mask)
     if shift is None:
         shift = (0,) * mask.ndim
-    try:
-        shift = tuple(int(s) for s in shift)
-    except TypeError:
-        raise TypeError(f"shift must be a sequence of {mask.ndim} integers, got {shift!r}") \
-            from None
-    if len(shift) != mask.ndim:
-        raise ValueError(f"shift must have {mask.ndim} entries, got {len(shift)}")
-    if isinstance(grow, bool) or not isinstance(grow, numbers.Integral):
-        raise TypeError(f"grow must be an integer number of voxels, got {grow!r}")
+    shift = as_shape("shift", shift, min_ndim=mask.ndim, max_ndim=mask.ndim, low=None)
+    grow = as_int("grow", grow)
     out = np.zeros_like(mask)
     src = tuple(slice(max(0, -s), n - max(0, s)) for s, n in zip(shift, mask.shape))
     dst = tuple(slice(max(0, s), n - max(0, -s)) for s, n in zip(shift, mask.shape))
     out[dst] = mask[src]
     structure = ndi.generate_binary_structure(mask.ndim, 1)
     if grow > 0:
-        out = ndi.binary_dilation(out, structure, iterations=int(grow))
+        out = ndi.binary_dilation(out, structure, iterations=grow)
     elif grow < 0:
-        out = ndi.binary_erosion(out, structure, iterations=int(-grow))
+        out = ndi.binary_erosion(out, structure, iterations=-grow)
     return out
 
 
@@ -450,9 +430,8 @@ def brain_slice(*, size=128, axis=0, position=0.5, lesion=False, rng=None, fract
     >>> image.shape, labels.dtype, sorted(set(labels.ravel().tolist()))
     ((64, 64), dtype('uint8'), [0, 1, 2, 3])
     """
-    size = _as_count("size", size, low=8, high=1024)
-    if axis not in (0, 1, 2) or isinstance(axis, bool):
-        raise ValueError(f"axis must be 0 (axial), 1 (coronal) or 2 (sagittal), got {axis!r}")
+    size = as_int("size", size, low=8, high=1024)
+    axis = as_int("axis", axis, low=0, high=2)  # 0 axial, 1 coronal, 2 sagittal
     position = as_real("position", position, low=0, high=1)
     subject = _subject(rng, rotation, scale, shift, elastic, contrast)
     extent = np.asarray(template_extent())
@@ -529,7 +508,7 @@ def brain_cohort(n, *, kind="slice", lesion=0.5, rng=None, progress=True, **kwar
     """
     from tqdm.auto import tqdm
 
-    n = _as_count("n", n, low=1, high=100_000)
+    n = as_int("n", n, low=1, high=100_000)
     if kind not in ("slice", "volume"):
         raise ValueError(f"kind must be 'slice' or 'volume', got {kind!r}")
     lesion = as_real("lesion", lesion, low=0, high=1)
@@ -550,11 +529,3 @@ def _subject(rng, rotation, scale, shift, elastic, contrast):
     contrast = as_real("contrast", contrast, low=0, high=2)
     return draw_subject(rng, rotation=rotation, scale=scale, shift=shift, elastic=elastic,
                         contrast=contrast)
-
-
-def _as_count(name, value, *, low, high):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
-    return int(value)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_array, as_mask, as_mask_pair, as_spacing, check_same_shape
+from ._validation import as_array, as_int, as_mask, as_mask_pair, as_spacing, check_same_shape
 
 __all__ = ["CONFUSION_COLOURS", "show_confusion", "show_distance_map", "show_masks"]
 
@@ -180,7 +180,7 @@ def show_masks(masks, *, reference=None, ncols=None, size=2.2, titles=True):
     if not isinstance(masks, dict) or not masks:
         raise TypeError("masks must be a non-empty dict of title -> 2D mask")
     items = [(k, as_mask(f"masks[{k!r}]", _as_2d(f"masks[{k!r}]", v))) for k, v in masks.items()]
-    ncols = ncols or len(items)
+    ncols = len(items) if ncols is None else as_int("ncols", ncols, low=1)
     nrows = -(-len(items) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), dpi=80,
                              squeeze=False)

@@ -10,18 +10,16 @@ Taught in: notebooks/03_classical_methods.ipynb
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from ._validation import as_array, as_real, check_finite
+from ._validation import as_image, as_int, as_real
 
 __all__ = ["region_grow"]
 
 
 def _seeds(seeds, shape):
     try:
-        array = np.asarray(seeds, dtype=float)
+        array = np.asarray(seeds)
     except (TypeError, ValueError):
         raise TypeError(f"seeds must be a sequence of voxel indices, got {seeds!r}") from None
     if array.ndim == 1:
@@ -29,8 +27,9 @@ def _seeds(seeds, shape):
     if array.ndim != 2 or array.shape[1] != len(shape) or array.shape[0] == 0:
         raise ValueError(f"seeds must be one or more {len(shape)}-D voxel indices, got "
                          f"{seeds!r}")
-    if not np.all(array == np.round(array)):
-        raise ValueError(f"seeds must be integer voxel indices, got {seeds!r}")
+    if not np.issubdtype(array.dtype, np.integer):  # floats and bools too, as for as_int
+        raise TypeError(f"seeds must be integer voxel indices, got {seeds!r} "
+                        f"(dtype {array.dtype})")
     array = array.astype(np.intp)
     if np.any(array < 0) or np.any(array >= np.asarray(shape)):
         raise ValueError(f"seeds must lie inside the image of shape {shape}, got {seeds!r}")
@@ -74,16 +73,12 @@ def region_grow(image, seeds, *, lower=None, upper=None, tolerance=None, connect
     """
     from scipy import ndimage as ndi
 
-    image = as_array("image", image, min_ndim=2)
+    image = as_image("image", image, min_ndim=2)
     if image.dtype == bool:
         image = image.astype(np.uint8)
-    check_finite("image", image)
     seeds = _seeds(seeds, image.shape)
-    if isinstance(connectivity, bool) or not isinstance(connectivity, numbers.Integral) or \
-            not 1 <= connectivity <= image.ndim:
-        raise ValueError(f"connectivity must be an integer from 1 to {image.ndim}, got "
-                         f"{connectivity!r}")
-    structure = ndi.generate_binary_structure(image.ndim, int(connectivity))
+    connectivity = as_int("connectivity", connectivity, low=1, high=image.ndim)
+    structure = ndi.generate_binary_structure(image.ndim, connectivity)
     if tolerance is not None:
         if lower is not None or upper is not None:
             raise ValueError("give tolerance or lower/upper, not both")

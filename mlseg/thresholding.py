@@ -5,20 +5,17 @@ Taught in: notebooks/03_classical_methods.ipynb
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from ._validation import as_array, as_real, check_finite
+from ._validation import as_image, as_int, as_real
 
 __all__ = ["threshold", "threshold_range", "otsu", "multi_otsu", "otsu_segment"]
 
 
 def _image(image):
-    image = as_array("image", image)
+    image = as_image("image", image)
     if image.dtype == bool:
         raise TypeError("image must hold intensities, got a bool mask")
-    check_finite("image", image)
     return image
 
 
@@ -66,9 +63,7 @@ def multi_otsu(image, classes=3, *, mask=None):
     from skimage.filters import threshold_multiotsu
 
     image = _image(image)
-    if isinstance(classes, bool) or not isinstance(classes, numbers.Integral) or not \
-            2 <= classes <= 6:
-        raise ValueError(f"classes must be an integer from 2 to 6, got {classes!r}")
+    classes = as_int("classes", classes, low=2, high=6)
     values = image if mask is None else image[_mask(mask, image)]
     if values.size == 0 or np.unique(values).size < classes:
         raise ValueError(f"image must have at least {classes} distinct intensities (inside mask)")

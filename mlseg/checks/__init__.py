@@ -247,16 +247,37 @@ def compare_array(got, expected, *, rtol=1e-5, atol=1e-8):
     return None
 
 
-def rounded(decimals):
-    """A comparison that accepts a number equal to the expected one at ``decimals`` digits."""
+def rounded(decimals, *, known=None):
+    """A comparison for "predict the number" questions: accepts a number equal to the expected
+    one at ``decimals`` digits and never reveals the expected value.
+
+    ``known`` maps values a student may reasonably give (another convention, a classic slip) to
+    what to tell them, e.g. ``{0.92: "that is the surface-element NSD; ..."}``.
+
+    Examples
+    --------
+    >>> compare = rounded(2, known={0.5: "that is half of it"})
+    >>> compare(0.874, 0.875) is None
+    True
+    >>> compare(0.5, 0.875)
+    'not quite: 0.5 (at 2 decimals) is not the value; that is half of it'
+    >>> compare(0.7, 0.875)
+    'not quite: 0.7 (at 2 decimals) is not the value'
+    """
 
     def compare(got, expected):
         try:
             got = _as_float(got)
         except TypeError as error:
             return str(error)
-        if abs(got - expected) > 0.5 * 10**-decimals + 1e-12:
-            return f"not quite: {got!r} is not {expected:.{decimals}f} at {decimals} decimals"
+        tolerance = 0.5 * 10**-decimals + 1e-12
+        if math.isnan(got) or abs(got - expected) > tolerance:
+            message = f"not quite: {got!r} (at {decimals} decimals) is not the value"
+            for value, why in (known or {}).items():
+                if abs(got - value) <= tolerance:
+                    message += f"; {why}"
+                    break
+            return message
         return None
 
     return compare
