@@ -14,9 +14,8 @@ from mlseg.plotting import CONFUSION_COLOURS  # noqa: E402
 @pytest.fixture(autouse=True)
 def close_figures():
     yield
-    import matplotlib.pyplot as plt
 
-    plt.close("all")
+    matplotlib.pyplot.close("all")
 
 
 def pair():
@@ -155,3 +154,56 @@ def test_threshold_and_range_drawings_report_the_numpy_dice():
     _, _, dice = widgets.draw_region(image8, labels, (32, 40), 20)
     assert 0 <= dice <= 1
     assert len(widgets.region_explorer(image8, labels, (32, 40)).children) == 4
+
+
+# --- the course's one colour scheme ------------------------------------------------------------
+
+
+def test_label_maps_use_the_tissue_colours_and_name_the_tissues_present():
+    from mlseg.plotting import TISSUE_COLOURS, TISSUE_NAMES, show_labels
+
+    labels = np.zeros((8, 8), int)
+    labels[2:6, 2:6] = 3
+    labels[3, 3] = 4
+    fig, ax = show_labels(labels, title="WM with a lesion")
+    rgba = ax.images[-1].get_array()
+    assert tuple(rgba[2, 2, :3]) == TISSUE_COLOURS[3]
+    assert tuple(rgba[3, 3, :3]) == TISSUE_COLOURS[4]
+    names = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert names == [TISSUE_NAMES[0], TISSUE_NAMES[3], TISSUE_NAMES[4]]
+    with pytest.raises(ValueError, match="tissue labels"):
+        show_labels(np.full((4, 4), 7))
+    matplotlib.pyplot.close("all")
+
+
+def test_histograms_are_steps_in_tissue_colours_with_one_bin_per_gray_level():
+    from mlseg.plotting import TISSUE_COLOURS, show_histogram
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, size=(64, 64)).astype(np.uint8)
+    labels = (image > 128).astype(int) + 2  # GM and WM
+    fig, ax = show_histogram(image, labels=labels, thresholds=[128])
+    stairs = [p for p in ax.patches if type(p).__name__ == "StepPatch"]
+    assert len(stairs) == 3  # all pixels, GM, WM
+    values, edges, _ = stairs[0].get_data()
+    assert np.allclose(np.diff(edges), 1.0)  # one bin per level: no empty bands
+    assert (values > 0).all()
+    assert tuple(stairs[2].get_edgecolor()[:3]) == pytest.approx(TISSUE_COLOURS[3])
+    assert ax.get_xlabel() == "intensity" and ax.get_ylabel() == "pixels"
+    assert any(line.get_xdata()[0] == 128 for line in ax.lines)
+    matplotlib.pyplot.close("all")
+
+
+def test_masks_against_a_reference_show_misses_in_the_confusion_colours():
+    from mlseg.plotting import CONFUSION_COLOURS
+
+    reference = np.zeros((10, 10), bool)
+    reference[2:8, 2:8] = True
+    shrunk = np.zeros_like(reference)
+    shrunk[3:7, 3:7] = True
+    fig, axes = plotting.show_masks({"shrunk": shrunk}, reference=reference)
+    rgba = axes[0].images[-1].get_array()
+    assert tuple(rgba[2, 2, :3]) == CONFUSION_COLOURS["FN"]  # the miss is visible
+    assert tuple(rgba[4, 4, :3]) == CONFUSION_COLOURS["TP"]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["TP", "FP", "FN"]
+    matplotlib.pyplot.close("all")
