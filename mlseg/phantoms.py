@@ -13,7 +13,8 @@ import numpy as np
 from ._validation import as_int, as_mask, as_real, as_shape, as_spacing
 
 __all__ = ["disk", "blob", "annotate", "perturb", "TISSUES", "T1_INTENSITIES", "Subject",
-           "draw_subject", "brain_slice", "brain_volume", "brain_cohort", "template_extent"]
+           "draw_subject", "brain_slice", "brain_volume", "brain_cohort", "brain_split",
+           "BrainSplit", "template_extent"]
 
 
 def disk(shape, center, radius, *, spacing=None):
@@ -529,3 +530,88 @@ def _subject(rng, rotation, scale, shift, elastic, contrast):
     contrast = as_real("contrast", contrast, low=0, high=2)
     return draw_subject(rng, rotation=rotation, scale=scale, shift=shift, elastic=elastic,
                         contrast=contrast)
+
+
+@dataclass(frozen=True)
+class BrainSplit:
+    """Simulated brain slices split into training subjects and held-out test subjects.
+
+    Arrays are read-only (one split is shared by every chapter): copy before changing them.
+    ``*_images`` are noisy (Rician, ``noise``), ``*_clean`` the same slices without noise,
+    ``*_labels`` the exact labels {0 background, 1 CSF, 2 GM, 3 WM, 4 lesion}.
+    """
+
+    train_images: np.ndarray  # (n_train, size, size) float32
+    train_labels: np.ndarray  # (n_train, size, size) uint8
+    test_images: np.ndarray  # (n_test, size, size) float32
+    test_labels: np.ndarray  # (n_test, size, size) uint8
+    train_clean: np.ndarray
+    test_clean: np.ndarray
+    spacing: tuple  # mm per pixel (row, column)
+
+
+def brain_split(*, n_train=256, n_test=32, size=128, lesion=0.5, noise=0.03, rng=0,
+                progress=True):
+    """The course's one split of simulated brains: every method from chapter 03 on is trained on
+    ``train_*`` and scored on the same held-out ``test_*`` subjects.
+
+    Training and test subjects come from separate seed streams, so they never share a subject,
+    and asking for more training subjects leaves the test subjects unchanged.
+
+    Parameters
+    ----------
+    n_train, n_test : int
+        Numbers of subjects (one axial slice each, near the middle of the brain).
+    size : int
+        Pixels per side (200 mm field of view).
+    lesion : float in [0, 1]
+        Fraction of subjects with a lesion, in both parts.
+    noise : float
+        Rician noise sigma (0 for none; 0.03 as in notebook 03).
+    rng : int
+        Seed of the whole split.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    BrainSplit
+
+    Examples
+    --------
+    >>> split = brain_split(n_train=2, n_test=1, size=32, progress=False)
+    >>> split.train_images.shape, split.test_labels.shape, split.spacing
+    ((2, 32, 32), (1, 32, 32), (6.25, 6.25))
+
+    Notes
+    -----
+    Taught in: notebooks/03_classical_methods.ipynb, notebooks/05_unet.ipynb
+    """
+    n_train = as_int("n_train", n_train, low=1, high=100_000)
+    n_test = as_int("n_test", n_test, low=1, high=100_000)
+    size = as_int("size", size, low=8, high=1024)
+    lesion = as_real("lesion", lesion, low=0, high=1)
+    noise = as_real("noise", noise, low=0, high=1)
+    rng = as_int("rng", rng, low=0)
+    return _brain_split(n_train, n_test, size, lesion, noise, rng, bool(progress))
+
+
+@lru_cache(maxsize=4)
+def _brain_split(n_train, n_test, size, lesion, noise, seed, progress):
+    from .imaging import rician_noise
+
+    train_seq, test_seq = np.random.SeedSequence(seed).spawn(2)
+    parts = []
+    for n, sequence in ((n_train, train_seq), (n_test, test_seq)):
+        subjects_rng, noise_rng = (np.random.default_rng(s) for s in sequence.spawn(2))
+        cohort = brain_cohort(n, lesion=lesion, rng=subjects_rng, progress=progress, size=size)
+        clean = np.stack([image for image, _ in cohort]).astype(np.float32)
+        labels = np.stack([labels for _, labels in cohort]).astype(np.uint8)
+        noisy = clean if noise == 0 else np.stack(
+            [rician_noise(image, noise, rng=noise_rng) for image in clean]).astype(np.float32)
+        parts.append((noisy, labels, clean))
+    for array in (a for part in parts for a in part):
+        array.flags.writeable = False
+    (train_images, train_labels, train_clean), (test_images, test_labels, test_clean) = parts
+    return BrainSplit(train_images, train_labels, test_images, test_labels, train_clean,
+                      test_clean, (200.0 / size, 200.0 / size))

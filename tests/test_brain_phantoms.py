@@ -171,3 +171,23 @@ def test_chapter_01_notebook_runs_with_the_network_cut(tmp_path):
                          cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "chapter ran offline" in out.stdout
+
+
+def test_the_shared_split_keeps_test_subjects_apart_and_fixed():
+    split = phantoms.brain_split(n_train=6, n_test=4, size=32, progress=False)
+    bigger = phantoms.brain_split(n_train=9, n_test=4, size=32, progress=False)
+    assert split.train_images.shape == (6, 32, 32) and split.test_labels.shape == (4, 32, 32)
+    assert split.train_images.dtype == np.float32 and split.test_labels.dtype == np.uint8
+    # more training subjects leave the held-out subjects unchanged, bit for bit
+    assert np.array_equal(split.test_images, bigger.test_images)
+    # no test subject is a training subject
+    for test in split.test_labels:
+        assert not any(np.array_equal(test, train) for train in bigger.train_labels)
+    # half the subjects of each part have a lesion; the noise is Rician on the clean slices
+    assert (split.test_labels == 4).reshape(4, -1).any(axis=1).sum() == 2
+    assert not np.array_equal(split.train_images, split.train_clean)
+    assert np.abs(split.train_images - split.train_clean).mean() < 0.05
+    with pytest.raises(ValueError, match="read-only"):
+        split.train_images[0, 0, 0] = 1.0
+    with pytest.raises(TypeError, match="n_train"):
+        phantoms.brain_split(n_train=2.0)
