@@ -27,6 +27,7 @@ import copy
 import importlib
 import io
 import math
+import re
 import signal
 import sys
 import threading
@@ -54,10 +55,14 @@ MAX_TIMEOUTS = 2
 #: code (and never torch). ``tests/test_checks.py`` checks that this index matches what the
 #: modules register.
 CHAPTERS = {
-    "ch01_imaging": ("block_average", "rician_noise", "polynomial_bias"),
-    "ch02_evaluation": ("confusion", "dice", "iou", "volume_similarity", "hausdorff",
-                        "predict_alignment_nsd"),
-    "ch03_classical": ("threshold_range", "region_grow_queue", "majority_vote"),
+    "ch01_imaging": ("block_average", "thick_slices", "rician_noise", "fit_bias",
+                     "predict_partial_volume"),
+    "ch02_evaluation": ("confusion_matrix", "dice", "iou", "volume_similarity",
+                        "mean_signed_distance", "predict_shifted_nsd"),
+    "ch04_dense": ("fcn_geometry", "to_fully_convolutional", "sliding_window_map",
+                   "why_no_digit_class"),
+    "ch03_classical": ("otsu_two_thresholds", "region_grow_3d", "locally_weighted_vote",
+                       "best_split", "predict_region_size"),
 }
 
 
@@ -163,8 +168,16 @@ def _is_library_function(fn):
 
 
 def dotted_name(fn):
-    """``"mlseg.metrics.dice"`` for a library function (how feedback names it)."""
+    """``"mlseg.metrics.dice"`` for a library function or class (how feedback names it)."""
     return f"{fn.__module__}.{fn.__qualname__}"
+
+
+def _code_of(obj):
+    """The code object whose running means ``obj`` is used: a function's own code, a class's
+    ``__init__`` (constructing it) — e.g. forbidding ``FCLeNet`` forbids building one."""
+    if isinstance(obj, type):
+        obj = obj.__dict__.get("__init__")
+    return getattr(obj, "__code__", None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,6 +296,32 @@ def rounded(decimals, *, known=None):
     return compare
 
 
+def choice(*, known=None):
+    """A comparison for multiple-choice questions answered with a letter (``"B"``); accepts
+    either case, never reveals the right letter; ``known`` maps wrong letters to what to tell
+    the student about them.
+
+    Examples
+    --------
+    >>> compare = choice(known={"A": "more training would not change this"})
+    >>> compare("b", "B") is None
+    True
+    >>> compare("A", "B")
+    "not this one: 'A'; more training would not change this"
+    """
+
+    def compare(got, expected):
+        if not isinstance(got, str) or len(got.strip()) != 1:
+            return f"expected one letter such as 'A', got {got!r}"
+        letter = got.strip().upper()
+        if letter == expected:
+            return None
+        why = (known or {}).get(letter)
+        return f"not this one: {letter!r}" + (f"; {why}" if why else "")
+
+    return compare
+
+
 # --------------------------------------------------------------------------------------------
 # Running one case with a time limit, captured output and protected inputs
 # --------------------------------------------------------------------------------------------
@@ -364,7 +403,7 @@ def _watch_calls(functions):
     """Record every call of ``functions`` made inside the block, whatever name or import style
     reached them (the code objects are watched, not the names). Yields a list of the dotted
     names called."""
-    codes = {f.__code__: dotted_name(f) for f in functions if hasattr(f, "__code__")}
+    codes = {_code_of(f): dotted_name(f) for f in functions if _code_of(f) is not None}
     hits = []
     if not codes:
         yield hits
@@ -523,7 +562,7 @@ def case_family(case):
     'random 3D'
     """
     words = [w for w in case.split() if not w.startswith("#")
-             and not all(part.isdigit() for part in w.split("x"))]
+             and not re.fullmatch(r"\d+(x\d+)+,?", w)]
     return " ".join(words) or case
 
 
