@@ -33,8 +33,15 @@ def my_iou(reference, prediction):
     return tp / (tp + fp + fn) if tp + fp + fn else float("nan")
 
 
-def my_hausdorff(reference, prediction, spacing=None):
-    """Brute force: every pair of boundary points, distances in mm."""
+def my_confusion_matrix(reference, prediction, n_labels):
+    matrix = np.zeros((n_labels, n_labels), int)
+    for r, p in zip(np.ravel(reference), np.ravel(prediction)):
+        matrix[r, p] += 1
+    return matrix
+
+
+def my_mean_signed_distance(reference, prediction, spacing=None):
+    """Brute force: every pair of boundary points, distances in mm, minus inside the reference."""
     r, p = np.asarray(reference, bool), np.asarray(prediction, bool)
     if not r.any() or not p.any():
         return float("nan")
@@ -42,13 +49,26 @@ def my_hausdorff(reference, prediction, spacing=None):
 
     def boundary(mask):
         inner = ndi.binary_erosion(mask, ndi.generate_binary_structure(mask.ndim, 1))
-        return np.argwhere(mask & ~inner) * spacing
+        return np.argwhere(mask & ~inner)
 
-    d = cdist(boundary(r), boundary(p))
-    return float(max(d.min(axis=1).max(), d.min(axis=0).max()))
+    edge = boundary(p)
+    d = cdist(edge * spacing, boundary(r) * spacing).min(axis=1)
+    return float(np.mean(np.where(r[tuple(edge.T)], -d, d)))
 
 
-MINE = {"confusion": my_confusion, "dice": my_dice, "iou": my_iou, "hausdorff": my_hausdorff}
+def my_rician_noise(image, sigma, rng):
+    rng = np.random.default_rng(rng)
+    real, imaginary = rng.normal(0, sigma, (2, *image.shape))
+    return np.abs(image + real + 1j * imaginary)
+
+
+MINE = {"confusion_matrix": my_confusion_matrix, "dice": my_dice, "iou": my_iou,
+        "mean_signed_distance": my_mean_signed_distance, "rician_noise": my_rician_noise}
+
+#: Exercises whose answers are random: their reference is the distribution (the exact moments),
+#: not a sample; the library's sampler is what must pass their cases.
+SAMPLERS = {"rician_noise": lambda image, sigma, rng: __import__(
+    "mlseg.imaging", fromlist=["_"]).rician_noise(image, sigma, rng=rng)}
 
 
 @pytest.mark.parametrize("name", sorted(MINE))
@@ -66,7 +86,7 @@ def test_every_reference_passes_its_own_cases(name):
     cases = exercise.cases(np.random.default_rng(checks.PUBLIC_SEED))
     assert cases, name
     for case in cases:
-        call = checks.call_answer(exercise.reference, case, 30)
+        call = checks.call_answer(SAMPLERS.get(name, exercise.reference), case, 30)
         assert checks.judge(exercise, case, call).passed, case.name
 
 
@@ -256,19 +276,28 @@ def test_numpy_scalars_and_zero_d_arrays_are_accepted():
     assert all(r.passed for r in run_checks("iou", lambda r, p: np.array(my_iou(r, p))))
 
 
-def test_confusion_accepts_lists_and_arrays_but_checks_the_order():
+def test_confusion_matrix_accepts_lists_and_arrays_but_checks_the_order():
     assert all(r.passed for r in run_checks(
-        "confusion", lambda r, p: list(my_confusion(r, p))))
-    swapped = run_checks("confusion", lambda r, p: my_confusion(p, r))
+        "confusion_matrix", lambda r, p, n: my_confusion_matrix(r, p, n).tolist()))
+    swapped = run_checks("confusion_matrix", lambda r, p, n: my_confusion_matrix(p, r, n))
     assert not all(r.passed for r in swapped)
 
 
-def test_hausdorff_cases_use_anisotropic_spacing():
-    spacings = [c.kwargs["spacing"] for c in checks.EXERCISES["hausdorff"].cases(
+def test_distance_cases_use_anisotropic_spacing():
+    spacings = [c.kwargs.get("spacing") for c in checks.EXERCISES["mean_signed_distance"].cases(
         np.random.default_rng(checks.PUBLIC_SEED))]
-    assert any(len(set(s)) > 1 for s in spacings)
-    ignores_spacing = run_checks("hausdorff", lambda r, p, spacing=None: my_hausdorff(r, p))
+    assert any(s is not None and len(set(s)) > 1 for s in spacings)
+    assert None in spacings  # and the default
+    ignores_spacing = run_checks("mean_signed_distance",
+                                 lambda r, p, spacing=None: my_mean_signed_distance(r, p))
     assert not all(r.passed for r in ignores_spacing)
+
+
+def test_a_random_answer_is_judged_by_its_distribution():
+    assert all(r.passed for r in run_checks("rician_noise", my_rician_noise, seed=99))
+    gaussian = run_checks("rician_noise", lambda image, sigma, rng: image + np.random.default_rng(
+        rng).normal(0, sigma, image.shape))
+    assert not all(r.passed for r in gaussian)
 
 
 def test_seed_changes_the_random_cases_but_not_the_fixed_ones():
@@ -293,9 +322,11 @@ def test_hard_coding_the_public_cases_fails_with_another_seed():
 
 
 def test_predict_the_number_is_judged_at_three_decimals():
-    assert run_checks("predict_alignment_nsd", lambda: 0.875)[0].passed
-    assert run_checks("predict_alignment_nsd", lambda: 0.8751)[0].passed
-    assert not run_checks("predict_alignment_nsd", lambda: 0.92)[0].passed
+    assert run_checks("predict_shifted_nsd", lambda: 0.5625)[0].passed
+    assert run_checks("predict_shifted_nsd", lambda: 0.5627)[0].passed
+    other = run_checks("predict_shifted_nsd", lambda: 0.92)[0]
+    assert not other.passed and "other convention" in other.detail
+    assert "0.56" not in other.detail
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,8 @@ from mlseg import grading
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "02_evaluation.ipynb"
-EXERCISES = ["confusion", "dice", "iou", "volume_similarity", "hausdorff",
-             "predict_alignment_nsd"]
+EXERCISES = ["confusion_matrix", "dice", "iou", "volume_similarity", "mean_signed_distance",
+             "predict_shifted_nsd"]
 LIMITS = ["--cell-timeout", "3", "--case-timeout", "0.5", "--timeout", "60"]
 
 
@@ -47,6 +47,18 @@ def insert_after(nb, name, source):
     raise AssertionError(f"no cell defines {name}")
 
 
+def unfilled_release(folder):
+    """The exercise notebooks a student downloads: generated from the solutions (what
+    ``exercises/`` holds once released; tests/test_exercises.py checks they agree)."""
+    from mlseg.exercises import make_exercise
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")):
+        nbformat.write(make_exercise(nbformat.read(path, as_version=4)), str(folder / path.name))
+    return folder
+
+
 def without_check_cells(nb):
     nb.cells = [c for c in nb.cells if "mlseg" not in c.metadata]
     return nb
@@ -66,7 +78,7 @@ def build_class(folder):
 
     put("alice", solution())
     (folder / "alice" / "scratch.py").write_text("print('my notes')\n")
-    shutil.copytree(ROOT / "exercises", folder / "bob")  # the unfilled release
+    unfilled_release(folder / "bob")
     put("carol", replace_function(solution(), "iou", "return 0.5"))
     put("dave", replace_function(solution(), "dice", "while True:\n    pass"))
     put("erin", insert_after(solution(), "dice", "while True:\n    pass"))
@@ -320,12 +332,13 @@ def test_seed_is_required_and_must_not_be_the_public_one(tmp_path):
         grading.grade(tmp_path / "nowhere", out=tmp_path / "g.csv", seed=1, progress=False)
 
 
-def test_self_check_uses_the_same_engine_with_the_public_seed():
+def test_self_check_uses_the_same_engine_with_the_public_seed(tmp_path):
     done = subprocess.run([sys.executable, "-m", "mlseg", "check", f"solutions/{NOTEBOOK}"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "total 10.00 / 10" in done.stdout
-    todo = subprocess.run([sys.executable, "-m", "mlseg", "check", f"exercises/{NOTEBOOK}"],
+    release = unfilled_release(tmp_path / "exercises")
+    todo = subprocess.run([sys.executable, "-m", "mlseg", "check", str(release / NOTEBOOK)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert todo.returncode == 1
     assert "raised NotImplementedError" in todo.stdout
@@ -379,37 +392,42 @@ def test_unreadable_values_become_descriptions_that_compare_as_wrong():
 def test_a_128x128_mask_and_a_tensor_answer_are_graded_exactly_in_a_real_kernel(tmp_path):
     """A student's answers return big arrays (numpy, then torch): full marks, and a one-pixel
     error is caught."""
-    from mlseg import checks, imaging, thresholding
+    from mlseg import checks, imaging, region_growing
 
     rng = np.random.default_rng(5)
     image = rng.random((256, 256))
-    cases = {"threshold_range": [checks.Case("128x128 image", (image[:128, :128], 0.2, 0.7))],
+    volume = image[None, :128, :128]  # a one-slice volume of 128x128 voxels
+    cases = {"region_grow_3d": [checks.Case("1x128x128 volume", (volume, (0, 5, 5), 0.3))],
              "block_average": [checks.Case("256x256, factor 2", (image, 2))]}
-    expected = {"threshold_range": [thresholding.threshold_range(image[:128, :128], 0.2, 0.7)],
+    expected = {"region_grow_3d": [region_growing.region_grow(volume, (0, 5, 5), tolerance=0.3)],
                 "block_average": [imaging.block_average(image, 2)]}
     prepared = {}
     for name in cases:
         path = tmp_path / f"{name}.pkl"
         path.write_bytes(pickle.dumps(cases[name]))
         prepared[name] = (str(path), cases[name], expected[name])
-    spec = grading.NotebookSpec("big.ipynb", [("threshold_range", 1, None),
+    spec = grading.NotebookSpec("big.ipynb", [("region_grow_3d", 1, None),
                                               ("block_average", 1, 20)])
+    grow = ("def region_grow_3d(volume, seed, tolerance):\n"
+            "    from scipy import ndimage as ndi\n"
+            "    accepted = abs(volume - volume[tuple(seed)]) <= tolerance\n"
+            "    components, _ = ndi.label(accepted)\n"
+            "    return {wrap}(components == components[tuple(seed)])\n")
     answers = {
-        "numpy": "def threshold_range(image, lower, upper):\n"
-                 "    return (image >= lower) & (image <= upper)\n"
+        "numpy": grow.format(wrap="") +
                  "def block_average(image, factor):\n"
                  "    h, w = image.shape\n"
                  "    return image.reshape(h // factor, factor, w // factor, factor).mean((1, 3))",
-        "torch": "import torch\n"
-                 "def threshold_range(image, lower, upper):\n"
-                 "    t = torch.from_numpy(image)\n"
-                 "    return (t >= lower) & (t <= upper)\n"
+        "torch": "import torch\n" + grow.format(wrap="torch.from_numpy") +
                  "def block_average(image, factor):\n"
                  "    t = torch.from_numpy(image)[None, None]\n"
                  "    return torch.nn.functional.avg_pool2d(t, factor)[0, 0]",
-        "one pixel off": "def threshold_range(image, lower, upper):\n"
-                         "    m = (image >= lower) & (image <= upper)\n"
-                         "    m[127, 127] = not m[127, 127]\n"
+        "one pixel off": "def region_grow_3d(volume, seed, tolerance):\n"
+                         "    from scipy import ndimage as ndi\n"
+                         "    accepted = abs(volume - volume[tuple(seed)]) <= tolerance\n"
+                         "    components, _ = ndi.label(accepted)\n"
+                         "    m = components == components[tuple(seed)]\n"
+                         "    m[0, 127, 127] = not m[0, 127, 127]\n"
                          "    return m\n"
                          "def block_average(image, factor):\n"
                          "    return image[::factor, ::factor]",
@@ -424,11 +442,11 @@ def test_a_128x128_mask_and_a_tensor_answer_are_graded_exactly_in_a_real_kernel(
                                              case_timeout=10)
         scores[label] = {r["exercise"]: (r["status"], r["detail"]) for r in rows}
     assert scores["numpy"] == scores["torch"] == {
-        "threshold_range": ("passed", "1/1 cases passed"),
+        "region_grow_3d": ("passed", "1/1 cases passed"),
         "block_average": ("passed", "1/1 cases passed")}
     wrong = scores["one pixel off"]
-    assert wrong["threshold_range"][0] == "failed"
-    assert "1 of 16384 values differ; first at (127, 127)" in wrong["threshold_range"][1]
+    assert wrong["region_grow_3d"][0] == "failed"
+    assert "1 of 16384 values differ; first at (0, 127, 127)" in wrong["region_grow_3d"][1]
     assert wrong["block_average"][0] == "failed"
 
 
@@ -510,14 +528,14 @@ def test_check_works_on_a_copy_outside_the_course_folder(tmp_path):
 
 
 def test_notebook_time_limit_stops_grading_and_reports_timeouts(tmp_path):
-    nb = insert_after(solution(), "confusion", "import time\ntime.sleep(2.5)")
+    nb = insert_after(solution(), "confusion_matrix", "import time\ntime.sleep(2.5)")
     nb = insert_after(nb, "dice", "import time\ntime.sleep(2.5)")
     (tmp_path / "class" / "slow").mkdir(parents=True)
     nbformat.write(nb, str(tmp_path / "class" / "slow" / NOTEBOOK))
     run = grading.grade(tmp_path / "class", out=tmp_path / "g.csv", seed=3, cell_timeout=10,
                         timeout=4, case_timeout=0.5, progress=False)
     by_exercise = {r.exercise: r for r in run.rows}
-    assert by_exercise["hausdorff"].status == "timeout"
-    assert "time limit" in by_exercise["hausdorff"].detail
+    assert by_exercise["mean_signed_distance"].status == "timeout"
+    assert "time limit" in by_exercise["mean_signed_distance"].detail
     assert any("notebook time limit of 4 s reached" in n for n in run.notes["slow"])
     assert run.seconds < 30
