@@ -1,12 +1,22 @@
-"""Thin ipywidgets wrappers around plain drawing functions.
+"""Explorers: sliders over plain drawing functions.
 
-The drawing functions hold the logic and are tested without a browser; the widgets only add
-sliders. Constructors return the widget and never display it: write ``display(widget)`` or end
-the cell with it.
+The drawing functions (``draw_*``) hold the logic and are tested without a browser. An explorer
+only adds sliders: it shows a readout (the numbers the drawing reports, naming the slider
+values) and the drawing as a PNG image, and moving a slider calls the drawing function again.
+There is no ``Output`` widget and no output capture (nothing a headless executor such as
+nbclient has to mimic), and the image is part of the widget state that a saved notebook keeps.
+
+Displaying an explorer (end the cell with it, or ``display(explorer)``) first shows a static
+figure, small multiples over a few slider values, so that the notebook reads without a kernel
+(GitHub, nbviewer); then the live sliders. Constructors return the explorer and never display.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
+import html
+import io
 import numbers
 
 import numpy as np
@@ -19,8 +29,164 @@ __all__ = ["draw_measures", "format_values", "measures_explorer", "CHALLENGES", 
            "threshold_explorer", "draw_range", "range_explorer", "draw_region",
            "region_explorer"]
 
+#: Resolution of every figure the explorers show (live and static).
+DPI = 100
+
+# --------------------------------------------------------------------------------------------
+# The one explorer: sliders, a readout, the drawing as PNG; static small multiples on display
+# --------------------------------------------------------------------------------------------
+
+
+def _png(fig, **kwargs):
+    """``fig`` as PNG bytes at :data:`DPI`, in 64 colours; the figure is closed.
+
+    64 colours are plenty for gray images under a few overlay colours and take a third of the
+    bytes: the PNGs are saved in the notebooks (outputs and widget state).
+    """
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, format="png", dpi=DPI, **kwargs)
+    finally:
+        plt.close(fig)
+    image = Image.open(buffer).convert("RGB").quantize(
+        64, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    buffer = io.BytesIO()
+    image.save(buffer, format="png", optimize=True)
+    return buffer.getvalue()
+
+
+def _small_multiples(panel, settings, *, lead=None, confusion=True, size=2.4):
+    """One row of panels: ``lead(ax)`` first if given, then ``panel(ax, **setting)`` for each
+    setting (at most 6 panels, each ``size`` inches at :data:`DPI`); with ``confusion`` a legend
+    of the TP/FP/FN colours underneath."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    from .plotting import CONFUSION_COLOURS
+
+    count = len(settings) + (lead is not None)
+    fig, axes = plt.subplots(1, count, figsize=(size * count, size + 0.6), dpi=DPI,
+                             squeeze=False)
+    axes = list(axes[0])
+    if lead is not None:
+        lead(axes.pop(0))
+    for ax, setting in zip(axes, settings):
+        panel(ax, **setting)
+    fig.tight_layout(rect=(0, 0.07 if confusion else 0, 1, 1))
+    if confusion:
+        names = {"TP": "true positive", "FP": "false positive", "FN": "false negative"}
+        fig.legend(handles=[Patch(color=CONFUSION_COLOURS[k], label=f"{k}: {v}")
+                            for k, v in names.items()],
+                   loc="lower center", ncol=3, fontsize=8, frameon=False)
+    return fig
+
+
+def _readout_html(text, *, error=False):
+    colour = "#b00020" if error else "inherit"
+    return (f'<pre style="margin: 2px 0; color: {colour}; white-space: pre-wrap">'
+            f"{html.escape(text)}</pre>")
+
+
+@functools.cache
+def _explorer_type():
+    """The explorer widget class, built on first use so ``import mlseg.widgets`` stays light."""
+    import ipywidgets as w
+
+    class Explorer(w.VBox):
+        """Sliders, then a readout and the PNG of ``f`` at the sliders' values.
+
+        ``f(**values) -> (fig, text)`` draws (a thin wrapper of a ``draw_*`` function);
+        ``overview() -> fig`` draws the static small multiples shown above the sliders.
+        """
+
+        def __init__(self, f, sliders, overview, *, name):
+            self.f = f
+            self.sliders = dict(sliders)
+            self.overview = overview
+            self.name = name
+            self.text = ""
+            self.readout = w.HTML()
+            self.readout.add_class("mlseg-readout")
+            self.image = w.Image(format="png")
+            self.image.add_class("mlseg-figure")
+            super().__init__(children=[*self.sliders.values(),
+                                       w.VBox([self.readout, self.image])])
+            self.add_class("mlseg-explorer")
+            for slider in self.sliders.values():
+                slider.continuous_update = False
+                slider.style.description_width = "110px"
+                slider.layout.width = "480px"
+                slider.observe(self.redraw, names="value")
+            self.redraw()
+
+        @property
+        def values(self):
+            """The sliders' values, by the name ``f`` takes them."""
+            return {name: slider.value for name, slider in self.sliders.items()}
+
+        def redraw(self, change=None):
+            """Draw for the sliders' values: the new PNG first, then its readout."""
+            try:
+                fig, text = self.f(**self.values)
+            except Exception as error:
+                self.readout.value = _readout_html(f"{type(error).__name__}: {error}",
+                                                   error=True)
+                raise
+            self.image.value = _png(fig)
+            self.text = text
+            self.readout.value = _readout_html(text)
+
+        def _repr_mimebundle_(self, **kwargs):
+            bundle = super()._repr_mimebundle_(**kwargs)
+            bundle["text/plain"] = f"{self.name} (sliders in a live kernel): {self.text}"
+            return bundle
+
+        def _ipython_display_(self):
+            from IPython.display import display
+
+            png = base64.b64encode(_png(self.overview(), bbox_inches="tight")).decode("ascii")
+            display({"image/png": png, "text/plain": f"{self.name}: small multiples"}, raw=True)
+            display(self._repr_mimebundle_(), raw=True)
+
+    return Explorer
+
+
+def _explorer(f, sliders, overview, *, name):
+    """Build an explorer (see :func:`_explorer_type`); it is not displayed."""
+    return _explorer_type()(f, sliders, overview, name=name)
+
+
+def _spread(low, high, step, count=4):
+    """``count`` slider values from ``low`` to ``high`` on the slider's grid (small multiples)."""
+    values = low + step * np.round((np.linspace(low, high, count) - low) / step)
+    kind = int if isinstance(step, numbers.Integral) else float
+    return list(dict.fromkeys(kind(v) for v in values))
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 02: move and grow a prediction, watch every measure
+# --------------------------------------------------------------------------------------------
+
 _SHOWN = ("dice", "iou", "precision", "recall", "volume_similarity", "hd", "hd95", "assd",
           "masd", "nsd")
+
+
+def _moved_measures(reference, prediction, dy, dx, grow, spacing, tolerance):
+    """The moved prediction and every measure of it (validated inputs)."""
+    from . import metrics
+    from .phantoms import perturb
+
+    moved = perturb(prediction, shift=(dy, dx), grow=grow)
+    table = metrics.evaluate(reference.astype(np.uint8), moved.astype(np.uint8), labels=[1],
+                             spacing=spacing, tolerance=tolerance, metrics=_SHOWN)
+    return moved, {k: float(table.loc[1, k]) for k in _SHOWN}
+
+
+def _measures_title(dy, dx, grow):
+    return f"shift ({dy}, {dx}) px, grow {grow} px"
 
 
 def draw_measures(reference, prediction, *, dy=0, dx=0, grow=0, spacing=None, tolerance=1.0,
@@ -52,8 +218,6 @@ def draw_measures(reference, prediction, *, dy=0, dx=0, grow=0, spacing=None, to
     """
     import matplotlib.pyplot as plt
 
-    from . import metrics
-    from .phantoms import perturb
     from .plotting import show_confusion
 
     reference, prediction = as_mask_pair(reference, prediction)
@@ -64,14 +228,11 @@ def draw_measures(reference, prediction, *, dy=0, dx=0, grow=0, spacing=None, to
             raise TypeError(f"{name} must be an integer number of pixels, got {value!r}")
     spacing = as_spacing(spacing, 2)
     tolerance = as_real("tolerance", tolerance, low=0)
-    moved = perturb(prediction, shift=(dy, dx), grow=grow)
-    table = metrics.evaluate(reference.astype(np.uint8), moved.astype(np.uint8), labels=[1],
-                             spacing=spacing, tolerance=tolerance, metrics=_SHOWN)
-    values = {k: float(table.loc[1, k]) for k in _SHOWN}
-    fig, (ax_img, ax_bar) = plt.subplots(1, 2, figsize=(7.2, 3.0), dpi=80,
+    moved, values = _moved_measures(reference, prediction, dy, dx, grow, spacing, tolerance)
+    fig, (ax_img, ax_bar) = plt.subplots(1, 2, figsize=(7.2, 3.0), dpi=DPI,
                                          gridspec_kw={"width_ratios": [1.3, 1]})
     show_confusion(reference, moved, image=image, spacing=spacing, ax=ax_img,
-                   title=f"shift ({dy}, {dx}) px, grow {grow} px")
+                   title=_measures_title(dy, dx, grow))
     overlap = ["dice", "iou", "precision", "recall", "volume_similarity", "nsd"]
     heights = [0.0 if np.isnan(values[k]) else values[k] for k in overlap]
     ax_bar.barh(overlap[::-1], heights[::-1], color="#4c72b0")
@@ -114,36 +275,47 @@ def measures_explorer(reference, prediction, *, spacing=None, tolerance=1.0, ima
 
     Returns
     -------
-    ipywidgets.interactive
-        Display it (end the cell with it) to use it.
+    explorer : ipywidgets.VBox
+        The sliders ``dy``, ``dx``, ``grow``, then the readout (the setting, then
+        :func:`format_values`) and the drawing of :func:`draw_measures`. End the cell with it:
+        small multiples of a few settings show first, then the sliders.
 
     Notes
     -----
     Taught in: notebooks/02_evaluation.ipynb
     """
     import ipywidgets as w
-    import matplotlib.pyplot as plt
+
+    from .plotting import show_confusion
 
     reference, prediction = as_mask_pair(reference, prediction)
     for name, value in (("max_shift", max_shift), ("max_grow", max_grow)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
             raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    spacing = as_spacing(spacing, 2)
+    tolerance = as_real("tolerance", tolerance, low=0)
 
-    def show(dy, dx, grow):
+    def f(dy, dx, grow):
         fig, _, values = draw_measures(reference, prediction, dy=dy, dx=dx, grow=grow,
                                        spacing=spacing, tolerance=tolerance, image=image)
-        print(format_values(values))
-        plt.show(fig)
+        return fig, f"{_measures_title(dy, dx, grow)}\n{format_values(values)}"
 
+    def panel(ax, dy, dx, grow):
+        moved, values = _moved_measures(reference, prediction, dy, dx, grow, spacing, tolerance)
+        show_confusion(reference, moved, image=image, spacing=spacing, ax=ax, legend=False,
+                       title=f"{_measures_title(dy, dx, grow)}\nDice {values['dice']:.3f}, "
+                             f"HD {values['hd']:.2f} mm")
+
+    shift, grow = min(3, max_shift), min(2, max_grow)
+    examples = dict.fromkeys([(0, 0, 0), (0, shift, 0), (0, 0, grow), (0, 0, -grow)])
+    settings = [dict(zip(("dy", "dx", "grow"), example)) for example in examples]
     sliders = {
         "dy": w.IntSlider(0, -max_shift, max_shift, description="shift ↓ (px)"),
         "dx": w.IntSlider(0, -max_shift, max_shift, description="shift → (px)"),
         "grow": w.IntSlider(0, -max_grow, max_grow, description="grow (px)"),
     }
-    for slider in sliders.values():
-        slider.continuous_update = False
-        slider.style.description_width = "90px"
-    return w.interactive(show, **sliders)
+    return _explorer(f, sliders, lambda: _small_multiples(panel, settings),
+                     name="measures explorer")
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,17 +391,40 @@ def wm_threshold(image, labels):
     return float((np.median(image[labels == 2]) + np.median(image[labels == 3])) / 2)
 
 
+def _check_challenge(challenge):
+    if challenge not in CHALLENGES:
+        raise ValueError(f"challenge must be one of {list(CHALLENGES)}, got {challenge!r}")
+
+
 def challenge_dice(challenge, image, labels, strengths, *, rng=0):
     """Dice of a fixed white-matter threshold against the exact labels, for each strength."""
     from . import metrics
 
-    if challenge not in CHALLENGES:
-        raise ValueError(f"challenge must be one of {list(CHALLENGES)}, got {challenge!r}")
+    _check_challenge(challenge)
     degrade = CHALLENGES[challenge][0]
     threshold = wm_threshold(image, labels)
     truth = labels == 3
     return np.array([metrics.dice(truth, degrade(image, labels, s, rng) > threshold)
                      for s in strengths])
+
+
+def _challenge(challenge, strength, image, labels, rng):
+    """The degraded image, the fixed threshold's white matter on it, its Dice and the
+    threshold (validated inputs)."""
+    from . import metrics
+
+    degraded = CHALLENGES[challenge][0](image, labels, strength, rng)
+    threshold = wm_threshold(image, labels)
+    found = degraded > threshold
+    return degraded, found, metrics.dice(labels == 3, found), threshold
+
+
+def _challenge_inputs(challenge, image, labels):
+    _check_challenge(challenge)
+    image = np.asarray(image, dtype=float)
+    labels = np.asarray(labels)
+    check_same_shape(image, labels, ("image", "labels"))
+    return image, labels
 
 
 def draw_challenge(challenge, strength, *, image, labels, rng=0):
@@ -238,23 +433,19 @@ def draw_challenge(challenge, strength, *, image, labels, rng=0):
     Returns
     -------
     (fig, axes, dice)
+
+    Notes
+    -----
+    Taught in: notebooks/01_imaging_challenges.ipynb
     """
     import matplotlib.pyplot as plt
 
-    from . import metrics
     from .plotting import show_confusion
 
-    if challenge not in CHALLENGES:
-        raise ValueError(f"challenge must be one of {list(CHALLENGES)}, got {challenge!r}")
-    image = np.asarray(image, dtype=float)
-    labels = np.asarray(labels)
-    check_same_shape(image, labels, ("image", "labels"))
-    degrade, _, unit = CHALLENGES[challenge]
-    degraded = degrade(image, labels, strength, rng)
-    threshold = wm_threshold(image, labels)
-    found = degraded > threshold
-    dice = metrics.dice(labels == 3, found)
-    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.0), dpi=72)
+    image, labels = _challenge_inputs(challenge, image, labels)
+    unit = CHALLENGES[challenge][2]
+    degraded, found, dice, threshold = _challenge(challenge, strength, image, labels, rng)
+    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.0), dpi=DPI)
     axes[0].imshow(degraded, cmap="gray", vmin=0, vmax=1.1)
     axes[0].set_title(f"{challenge}: {unit} = {strength:g}", fontsize=9)
     axes[0].set_xticks([])
@@ -266,24 +457,63 @@ def draw_challenge(challenge, strength, *, image, labels, rng=0):
 
 
 def challenge_explorer(challenge, image, labels, *, rng=0):
-    """A slider for the strength of one imaging challenge (see :data:`CHALLENGES`)."""
+    """A slider for the strength of one imaging challenge (see :data:`CHALLENGES`).
+
+    The readout reads ``noise sigma = 0.1: Dice of the fixed threshold 0.912``; the small
+    multiples show the threshold's errors on the degraded image at four strengths.
+
+    Notes
+    -----
+    Taught in: notebooks/01_imaging_challenges.ipynb
+    """
     import ipywidgets as w
-    import matplotlib.pyplot as plt
 
-    if challenge not in CHALLENGES:
-        raise ValueError(f"challenge must be one of {list(CHALLENGES)}, got {challenge!r}")
-    low, high, step = CHALLENGES[challenge][1]
-    unit = CHALLENGES[challenge][2]
+    from .plotting import show_confusion
+
+    image, labels = _challenge_inputs(challenge, image, labels)
+    (low, high, step), unit = CHALLENGES[challenge][1:]
     slider_type = w.IntSlider if isinstance(step, int) else w.FloatSlider
-    slider = slider_type(value=low, min=low, max=high, step=step, description=unit,
-                         continuous_update=False, style={"description_width": "110px"})
+    slider = slider_type(value=low, min=low, max=high, step=step, description=unit)
 
-    def show(strength):
+    def f(strength):
         fig, _, dice = draw_challenge(challenge, strength, image=image, labels=labels, rng=rng)
-        print(f"Dice of the fixed threshold: {dice:.3f}")
-        plt.show(fig)
+        return fig, f"{unit} = {strength:g}: Dice of the fixed threshold {dice:.3f}"
 
-    return w.interactive(show, strength=slider)
+    def panel(ax, strength):
+        degraded, found, dice, _ = _challenge(challenge, strength, image, labels, rng)
+        show_confusion(labels == 3, found, image=degraded, ax=ax, legend=False,
+                       title=f"{unit} = {strength:g}\nWM Dice {dice:.3f}")
+
+    settings = [{"strength": s} for s in _spread(low, high, step)]
+    return _explorer(f, {"strength": slider}, lambda: _small_multiples(panel, settings),
+                     name=f"{challenge} explorer")
+
+
+def _thick(volume, labels, thickness, spacing):
+    """``volume`` acquired with ``thickness`` mm slices, back on the fine grid, and the 3D WM
+    Dice of the fixed threshold on it (validated inputs)."""
+    from . import metrics
+    from .imaging import reformat, thick_slices
+
+    thick, thick_spacing = thick_slices(volume, spacing, thickness, axis=0)
+    iso, _ = reformat(thick, thick_spacing, target=spacing[0])
+    iso = iso[: volume.shape[0]]
+    truth = labels[: iso.shape[0]] == 3
+    return iso, metrics.dice(truth, iso > wm_threshold(volume, labels))
+
+
+def _volume_inputs(volume, labels):
+    volume = np.asarray(volume, dtype=float)
+    labels = np.asarray(labels)
+    check_same_shape(volume, labels, ("volume", "labels"))
+    return volume, labels
+
+
+def _coronal(ax, volume, title):
+    ax.imshow(volume[:, volume.shape[1] // 2], cmap="gray", aspect="auto")
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
 
 
 def draw_thick_slices(volume, labels, thickness, *, spacing=(2.0, 2.0, 2.0)):
@@ -293,89 +523,110 @@ def draw_thick_slices(volume, labels, thickness, *, spacing=(2.0, 2.0, 2.0)):
     Returns
     -------
     (fig, axes, dice)
+
+    Notes
+    -----
+    Taught in: notebooks/01_imaging_challenges.ipynb
     """
     import matplotlib.pyplot as plt
 
-    from . import metrics
-    from .imaging import reformat, thick_slices
-
-    volume = np.asarray(volume, dtype=float)
-    labels = np.asarray(labels)
-    check_same_shape(volume, labels, ("volume", "labels"))
-    thick, thick_spacing = thick_slices(volume, spacing, thickness, axis=0)
-    iso, _ = reformat(thick, thick_spacing, target=spacing[0])
-    iso = iso[: volume.shape[0]]
-    truth = labels[: iso.shape[0]] == 3
-    dice = metrics.dice(truth, iso > wm_threshold(volume, labels))
-    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.2), dpi=72)
-    middle = volume.shape[1] // 2
-    axes[0].imshow(volume[:, middle], cmap="gray", aspect="auto")
-    axes[0].set_title(f"coronal, {spacing[0]:g} mm slices", fontsize=9)
-    axes[1].imshow(iso[:, middle], cmap="gray", aspect="auto")
-    axes[1].set_title(f"coronal, {thickness:g} mm slices: WM Dice {dice:.3f}", fontsize=9)
-    for ax in axes:
-        ax.set_xticks([])
-        ax.set_yticks([])
+    volume, labels = _volume_inputs(volume, labels)
+    iso, dice = _thick(volume, labels, thickness, spacing)
+    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.2), dpi=DPI)
+    _coronal(axes[0], volume, f"coronal, {spacing[0]:g} mm slices")
+    _coronal(axes[1], iso, f"coronal, {thickness:g} mm slices: WM Dice {dice:.3f}")
     fig.tight_layout()
     return fig, axes, dice
 
 
 def thickness_explorer(volume, labels, *, spacing=(2.0, 2.0, 2.0), max_factor=6):
-    """A slider for the slice thickness of an acquisition (multiples of ``spacing[0]``)."""
-    import ipywidgets as w
-    import matplotlib.pyplot as plt
+    """A slider for the slice thickness of an acquisition (multiples of ``spacing[0]``).
 
+    Notes
+    -----
+    Taught in: notebooks/01_imaging_challenges.ipynb
+    """
+    import ipywidgets as w
+
+    volume, labels = _volume_inputs(volume, labels)
     step = float(spacing[0])
     slider = w.FloatSlider(value=step, min=step, max=step * max_factor, step=step,
-                           description="slice (mm)", continuous_update=False)
+                           description="slice (mm)")
 
-    def show(thickness):
+    def f(thickness):
         fig, _, dice = draw_thick_slices(volume, labels, thickness, spacing=spacing)
-        print(f"3D WM Dice of the fixed threshold: {dice:.3f}")
-        plt.show(fig)
+        return fig, f"slice {thickness:g} mm: 3D WM Dice of the fixed threshold {dice:.3f}"
 
-    return w.interactive(show, thickness=slider)
+    def panel(ax, thickness):
+        iso, dice = _thick(volume, labels, thickness, spacing)
+        _coronal(ax, iso, f"coronal, {thickness:g} mm slices\n3D WM Dice {dice:.3f}")
+
+    settings = [{"thickness": step * k} for k in dict.fromkeys((1, 2, 4, max_factor))
+                if k <= max_factor]
+    return _explorer(f, {"thickness": slider},
+                     lambda: _small_multiples(panel, settings, confusion=False),
+                     name="slice thickness explorer")
 
 
-def draw_subject_slice(seed, reference_labels, **kwargs):
+def draw_subject_slice(seed, reference_labels, *, ax=None, **kwargs):
     """Draw subject ``seed``'s slice with the white-matter outline of a reference subject on
     top; return the white-matter Dice between the two subjects.
+
+    ``ax`` an Axes to draw on (default: a new figure); ``kwargs`` go to
+    :func:`mlseg.phantoms.brain_slice`.
 
     Returns
     -------
     (fig, ax, dice)
+
+    Notes
+    -----
+    Taught in: notebooks/01_imaging_challenges.ipynb
     """
     import matplotlib.pyplot as plt
 
     from . import metrics
     from .phantoms import brain_slice
+    from .plotting import TISSUE_COLOURS
 
     image, labels = brain_slice(rng=seed, **kwargs)
     reference_labels = np.asarray(reference_labels)
     check_same_shape(labels, reference_labels, ("the subject's labels", "reference_labels"))
     dice = metrics.dice(reference_labels == 3, labels == 3)
-    fig, ax = plt.subplots(figsize=(3.6, 3.6), dpi=72)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(3.6, 3.6), dpi=DPI)
+    else:
+        fig = ax.figure
     ax.imshow(image, cmap="gray")
-    ax.contour(reference_labels == 3, levels=[0.5], colors=["tab:orange"], linewidths=0.8)
-    ax.set_title(f"subject {seed}; orange: reference WM (Dice {dice:.2f})", fontsize=9)
+    ax.contour(reference_labels == 3, levels=[0.5], colors=[TISSUE_COLOURS[3]], linewidths=0.8)
+    ax.set_title(f"subject {seed}: WM Dice {dice:.2f}\nwith the reference's WM (yellow)",
+                 fontsize=9)
     ax.set_axis_off()
     return fig, ax, dice
 
 
 def subject_explorer(reference_labels, *, subjects=20, **kwargs):
-    """A slider over simulated subjects, compared with a reference subject's white matter."""
+    """A slider over simulated subjects, compared with a reference subject's white matter.
+
+    Notes
+    -----
+    Taught in: notebooks/01_imaging_challenges.ipynb
+    """
     import ipywidgets as w
-    import matplotlib.pyplot as plt
 
-    slider = w.IntSlider(value=0, min=0, max=subjects - 1, description="subject",
-                         continuous_update=False)
+    slider = w.IntSlider(value=0, min=0, max=subjects - 1, description="subject")
 
-    def show(seed):
+    def f(seed):
         fig, _, dice = draw_subject_slice(seed, reference_labels, **kwargs)
-        print(f"WM Dice with the reference subject: {dice:.3f}")
-        plt.show(fig)
+        return fig, f"subject {seed}: WM Dice with the reference subject {dice:.3f}"
 
-    return w.interactive(show, seed=slider)
+    def panel(ax, seed):
+        draw_subject_slice(seed, reference_labels, ax=ax, **kwargs)
+
+    settings = [{"seed": s} for s in range(min(4, subjects))]
+    return _explorer(f, {"seed": slider},
+                     lambda: _small_multiples(panel, settings, confusion=False),
+                     name="subject explorer")
 
 
 # --------------------------------------------------------------------------------------------
@@ -394,7 +645,7 @@ def _tissue_figure(image, labels, tissue, found, title):
     check_same_shape(found, labels, ("image", "labels"))
     truth = labels == tissue
     dice = metrics.dice(truth, found)
-    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.0), dpi=72)
+    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.0), dpi=DPI)
     axes[0].imshow(image, cmap="gray")
     axes[0].contour(found, levels=[0.5], colors=["yellow"], linewidths=0.7)
     axes[0].set_title(title, fontsize=9)
@@ -402,6 +653,34 @@ def _tissue_figure(image, labels, tissue, found, title):
     show_confusion(truth, found, ax=axes[1], legend=False, title="TP green, FP red, FN blue")
     fig.tight_layout()
     return fig, axes, dice
+
+
+def _tissue_panel(ax, image, labels, tissue, found, title):
+    """One small multiple: the errors of ``found`` against ``labels == tissue`` on the image."""
+    from . import metrics
+    from .plotting import show_confusion
+
+    truth = np.asarray(labels) == tissue
+    show_confusion(truth, found, image=image, ax=ax, legend=False,
+                   title=f"{title}\nDice {metrics.dice(truth, found):.4f}")
+
+
+def _gray_histogram(ax, image, labels, *, thresholds=(), windows=()):
+    """The gray levels inside the head, per tissue, as steps (:func:`mlseg.plotting.
+    show_histogram`), with thresholds (dashed) and windows (shaded) marked."""
+    from .plotting import show_histogram
+
+    labels = np.asarray(labels)
+    inside = labels > 0
+    show_histogram(image[inside], labels=labels[inside], ax=ax, thresholds=thresholds,
+                   xlabel="gray level", title="gray levels in the head")
+    for lower, upper in windows:
+        ax.axvspan(lower, upper, color="0.5", alpha=0.15, lw=0)
+    ax.legend(fontsize=7, frameon=False, loc="upper left")
+    ax.set_title(ax.get_title(), fontsize=9)
+    ax.xaxis.label.set_size(8)
+    ax.yaxis.label.set_size(8)
+    ax.tick_params(labelsize=7)
 
 
 def _gray_levels(image):
@@ -414,32 +693,57 @@ def _gray_levels(image):
 
 def draw_threshold(image, labels, t, *, tissue=3):
     """Threshold ``image > t``; draw the mask on the image and its errors against
-    ``labels == tissue``; return ``(fig, axes, dice)``."""
+    ``labels == tissue``; return ``(fig, axes, dice)``.
+
+    Notes
+    -----
+    Taught in: notebooks/03_classical_methods.ipynb
+    """
     from .thresholding import threshold
 
     return _tissue_figure(image, labels, tissue, threshold(image, t), f"image > {t:g}")
 
 
 def threshold_explorer(image, labels, *, tissue=3, value=None):
-    """An integer slider for a threshold on an 8-bit image, with the live Dice."""
+    """An integer slider for a threshold on an 8-bit image, with the live Dice.
+
+    The readout reads ``threshold 152: Dice 0.9123``; the small multiples show the histogram
+    with three thresholds marked and the errors at each.
+
+    Notes
+    -----
+    Taught in: notebooks/03_classical_methods.ipynb
+    """
     import ipywidgets as w
-    import matplotlib.pyplot as plt
+
+    from .thresholding import threshold
 
     image, low, high = _gray_levels(image)
-    slider = w.IntSlider(value=int(value if value is not None else (low + high) // 2),
-                         min=low, max=high, description="threshold",
-                         continuous_update=False)
+    start = int(value if value is not None else (low + high) // 2)
+    slider = w.IntSlider(value=start, min=low, max=high, description="threshold")
 
-    def show(t):
+    def f(t):
         fig, _, dice = draw_threshold(image, labels, t, tissue=tissue)
-        print(f"threshold {t}: Dice {dice:.4f}")
-        plt.show(fig)
+        return fig, f"threshold {t}: Dice {dice:.4f}"
 
-    return w.interactive(show, t=slider)
+    def panel(ax, t):
+        _tissue_panel(ax, image, labels, tissue, threshold(image, t), f"image > {t}")
+
+    delta = max(1, (high - low) // 8)
+    values = sorted({min(high, max(low, start + d)) for d in (-delta, 0, delta)})
+    return _explorer(f, {"t": slider}, lambda: _small_multiples(
+        panel, [{"t": t} for t in values],
+        lead=lambda ax: _gray_histogram(ax, image, labels, thresholds=values)),
+        name="threshold explorer")
 
 
 def draw_range(image, labels, lower, upper, *, tissue=2):
-    """Keep ``lower <= image <= upper``; return ``(fig, axes, dice)`` against one tissue."""
+    """Keep ``lower <= image <= upper``; return ``(fig, axes, dice)`` against one tissue.
+
+    Notes
+    -----
+    Taught in: notebooks/03_classical_methods.ipynb
+    """
     from .thresholding import threshold_range
 
     return _tissue_figure(image, labels, tissue, threshold_range(image, lower, upper),
@@ -447,25 +751,46 @@ def draw_range(image, labels, lower, upper, *, tissue=2):
 
 
 def range_explorer(image, labels, *, tissue=2, value=None):
-    """A range slider (lower, upper) on an 8-bit image, with the live Dice."""
+    """A range slider (lower, upper) on an 8-bit image, with the live Dice.
+
+    Notes
+    -----
+    Taught in: notebooks/03_classical_methods.ipynb
+    """
     import ipywidgets as w
-    import matplotlib.pyplot as plt
+
+    from .thresholding import threshold_range
 
     image, low, high = _gray_levels(image)
-    slider = w.IntRangeSlider(value=value or ((low + high) // 3, 2 * (low + high) // 3),
-                              min=low, max=high, description="window",
-                              continuous_update=False)
+    lower, upper = value or ((low + high) // 3, 2 * (low + high) // 3)
+    slider = w.IntRangeSlider(value=(lower, upper), min=low, max=high, description="window")
 
-    def show(window):
+    def f(window):
         fig, _, dice = draw_range(image, labels, window[0], window[1], tissue=tissue)
-        print(f"window {window[0]}-{window[1]}: Dice {dice:.4f}")
-        plt.show(fig)
+        return fig, f"window {window[0]}-{window[1]}: Dice {dice:.4f}"
 
-    return w.interactive(show, window=slider)
+    def panel(ax, window):
+        _tissue_panel(ax, image, labels, tissue, threshold_range(image, *window),
+                      f"window {window[0]}-{window[1]}")
+
+    delta = max(1, (upper - lower) // 4)
+    windows = list(dict.fromkeys(
+        (max(low, lower - d), min(high, upper + d)) for d in (delta, 0, -delta)
+        if lower - d <= upper + d))
+    return _explorer(f, {"window": slider}, lambda: _small_multiples(
+        panel, [{"window": wnd} for wnd in windows],
+        lead=lambda ax: _gray_histogram(ax, image, labels, thresholds=(lower, upper),
+                                        windows=windows)),
+        name="window explorer")
 
 
 def draw_region(image, labels, seed, tolerance, *, tissue=3):
-    """Grow from ``seed`` with ``tolerance``; return ``(fig, axes, dice)`` against a tissue."""
+    """Grow from ``seed`` with ``tolerance``; return ``(fig, axes, dice)`` against a tissue.
+
+    Notes
+    -----
+    Taught in: notebooks/03_classical_methods.ipynb
+    """
     from .region_growing import region_grow
 
     fig, axes, dice = _tissue_figure(image, labels, tissue,
@@ -476,23 +801,34 @@ def draw_region(image, labels, seed, tolerance, *, tissue=3):
 
 
 def region_explorer(image, labels, seed, *, tissue=3, max_tolerance=None):
-    """Sliders for the seed position and the tolerance of region growing."""
+    """Sliders for the seed position and the tolerance of region growing.
+
+    Notes
+    -----
+    Taught in: notebooks/03_classical_methods.ipynb
+    """
     import ipywidgets as w
-    import matplotlib.pyplot as plt
+
+    from .region_growing import region_grow
 
     image = np.asarray(image)
     span = float(np.ptp(image))
-    tolerance = w.FloatSlider(value=0.06 * span, min=0.0, max=max_tolerance or 0.3 * span,
-                              step=span / 200, description="tolerance",
-                              continuous_update=False)
-    row = w.IntSlider(value=int(seed[0]), min=0, max=image.shape[0] - 1, description="seed row",
-                      continuous_update=False)
+    top = max_tolerance or 0.3 * span
+    tolerance = w.FloatSlider(value=0.06 * span, min=0.0, max=top, step=span / 200,
+                              description="tolerance")
+    row = w.IntSlider(value=int(seed[0]), min=0, max=image.shape[0] - 1, description="seed row")
     col = w.IntSlider(value=int(seed[1]), min=0, max=image.shape[1] - 1,
-                      description="seed column", continuous_update=False)
+                      description="seed column")
 
-    def show(row, column, tolerance):
+    def f(row, column, tolerance):
         fig, _, dice = draw_region(image, labels, (row, column), tolerance, tissue=tissue)
-        print(f"seed ({row}, {column}), tolerance {tolerance:.3g}: Dice {dice:.4f}")
-        plt.show(fig)
+        return fig, f"seed ({row}, {column}), tolerance {tolerance:.3g}: Dice {dice:.4f}"
 
-    return w.interactive(show, row=row, column=col, tolerance=tolerance)
+    def panel(ax, tolerance):
+        _tissue_panel(ax, image, labels, tissue, region_grow(image, seed, tolerance=tolerance),
+                      f"seed {tuple(int(s) for s in seed)}, tolerance {tolerance:.3g}")
+        ax.plot(seed[1], seed[0], "r+", markersize=10)
+
+    settings = [{"tolerance": min(top, k * tolerance.value)} for k in (0.5, 1, 2, 3)]
+    return _explorer(f, {"row": row, "column": col, "tolerance": tolerance},
+                     lambda: _small_multiples(panel, settings), name="region-growing explorer")
