@@ -10,7 +10,8 @@ import numpy as np
 from ._validation import as_array, as_int, as_mask, as_mask_pair, as_spacing, check_same_shape
 
 __all__ = ["CONFUSION_COLOURS", "TISSUE_COLOURS", "TISSUE_NAMES", "use_style", "tissue_cmap",
-           "show_labels", "show_histogram", "show_confusion", "show_distance_map", "show_masks"]
+           "show_labels", "show_histogram", "show_confusion", "show_distance_map", "show_masks",
+           "show_class_map", "show_class_maps"]
 
 #: The course's figure style: sharp enough to read, small enough to commit.
 STYLE = {"figure.dpi": 100, "savefig.dpi": 100, "font.size": 10, "axes.titlesize": 10,
@@ -362,3 +363,389 @@ def show_masks(masks, *, reference=None, ncols=None, size=2.2, titles=True):
     else:
         fig.tight_layout()
     return fig, axes.ravel()
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 04: the classification map of one class, on the image it was computed from
+# --------------------------------------------------------------------------------------------
+
+#: Colour map of class probabilities drawn over a grey image (:func:`show_class_map`).
+CLASS_MAP_CMAP = "plasma"
+
+
+def _class_map_inputs(canvas, log_probs, stride, field):
+    """Validated ``(canvas (H, W), log_probs (C, H', W'), stride, field)``; the map must fit."""
+    if hasattr(log_probs, "detach"):  # a torch tensor, possibly on the GPU
+        log_probs = log_probs.detach().cpu().numpy()
+    canvas = _as_2d("canvas", canvas)
+    log_probs = as_array("log_probs", log_probs, min_ndim=3, max_ndim=3)
+    stride = as_int("stride", stride, low=1)
+    field = as_int("field", field, low=1)
+    rows, cols = log_probs.shape[1:]
+    needed = ((rows - 1) * stride + field, (cols - 1) * stride + field)
+    if needed[0] > canvas.shape[0] or needed[1] > canvas.shape[1]:
+        raise ValueError(f"log_probs {log_probs.shape} at stride {stride} with windows of "
+                         f"{field} px needs a canvas of at least {needed}, got {canvas.shape}")
+    return canvas, log_probs, stride, field
+
+
+def _class_name(label, names):
+    return str(label) if names is None else str(names[label])
+
+
+def _draw_class_map(ax, canvas, log_probs, label, stride, field, alpha):
+    """Canvas in grey, ``exp(log_probs[label])`` on top; returns the colour-mapped artist."""
+    import matplotlib.pyplot as plt
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    probability = np.exp(log_probs[label].astype(np.float64))
+    rows, cols = probability.shape
+    first = (field - 1) / 2  # centre of the first window, in canvas pixels
+    extent = (first - stride / 2, first + (cols - 1) * stride + stride / 2,
+              first + (rows - 1) * stride + stride / 2, first - stride / 2)
+    mappable = ScalarMappable(norm=Normalize(0, 1), cmap=plt.get_cmap(CLASS_MAP_CMAP))
+    rgba = mappable.to_rgba(probability)
+    rgba[..., 3] = alpha * (0.25 + 0.75 * probability)  # the likely class stands out
+    ax.imshow(canvas, cmap="gray", interpolation="nearest")
+    ax.imshow(rgba, extent=extent, interpolation="nearest")
+    ax.set_xlim(-0.5, canvas.shape[1] - 0.5)
+    ax.set_ylim(canvas.shape[0] - 0.5, -0.5)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return mappable, probability
+
+
+def show_class_map(canvas, log_probs, label, *, ax=None, stride=4, field=32, names=None,
+                   title=None, colorbar=True, alpha=0.85):
+    """The classification map of one class, drawn over the image it was computed from.
+
+    Output pixel ``(i, j)`` of a fully convolutional classifier is its answer for the window
+    whose top-left corner is ``(stride * i, stride * j)``; it is drawn as a ``stride``×``stride``
+    square centred on that window's centre, so the map lies on the canvas where its windows
+    are (a border of about ``field / 2`` pixels has no window centred on it and stays grey).
+
+    Parameters
+    ----------
+    canvas : (H, W) ndarray
+        The input image, drawn in grey.
+    log_probs : (C, H', W') ndarray or tensor
+        Log-probabilities per class and output pixel (e.g. ``FCLeNet(x)[0]``).
+    label : int
+        The class whose probability ``exp(log_probs[label])`` is shown (0–1, colour and
+        opacity growing with it).
+    ax : matplotlib Axes, optional
+    stride : int
+        Input pixels between neighbouring output pixels (4 for FCLeNet, 1 for a dense map).
+    field : int
+        Window (receptive field) side in pixels (32 for LeNet).
+    names : sequence of str, optional
+        Class names for the title (default: the class index).
+    title : str, optional
+        Default ``"P(<name>)"`` and the largest probability.
+    colorbar : bool
+    alpha : float
+        Opacity of the map where the probability is 1.
+
+    Returns
+    -------
+    (fig, ax)
+
+    Notes
+    -----
+    Taught in: notebooks/04_dense_classification.ipynb
+    """
+    from ._validation import as_real
+
+    canvas, log_probs, stride, field = _class_map_inputs(canvas, log_probs, stride, field)
+    label = as_int("label", label, low=0, high=log_probs.shape[0] - 1)
+    alpha = as_real("alpha", alpha, low=0, high=1)
+    fig, ax = _axes(ax, figsize=(3.8, 3.2))
+    mappable, probability = _draw_class_map(ax, canvas, log_probs, label, stride, field, alpha)
+    if title is None:
+        title = f"P({_class_name(label, names)}), max {probability.max():.2f}"
+    ax.set_title(title)
+    if colorbar:
+        fig.colorbar(mappable, ax=ax, fraction=0.046, pad=0.04,
+                     label=f"P({_class_name(label, names)})")
+    return fig, ax
+
+
+def show_class_maps(canvas, log_probs, *, labels=None, names=None, stride=4, field=32, ncols=6,
+                    size=2.2):
+    """Small multiples: the classification map of every class (or of ``labels``) on the canvas,
+    one panel each, with one shared probability colour bar.
+
+    Parameters
+    ----------
+    canvas, log_probs, stride, field, names
+        As in :func:`show_class_map`.
+    labels : sequence of int, optional
+        Classes to show, in order (default all).
+    ncols : int
+        Panels per row (at most 6 reads well).
+    size : float
+        Panel side in inches (at dpi 100).
+
+    Returns
+    -------
+    (fig, axes)
+        ``axes`` a flat ndarray of Axes, one per class shown.
+
+    Notes
+    -----
+    Taught in: notebooks/04_dense_classification.ipynb
+    """
+    import matplotlib.pyplot as plt
+
+    canvas, log_probs, stride, field = _class_map_inputs(canvas, log_probs, stride, field)
+    labels = list(range(log_probs.shape[0])) if labels is None else \
+        [as_int("labels", k, low=0, high=log_probs.shape[0] - 1) for k in labels]
+    if not labels:
+        raise ValueError("labels must name at least one class")
+    ncols = min(as_int("ncols", ncols, low=1), len(labels))
+    nrows = -(-len(labels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + 0.9, size * nrows + 0.3),
+                             dpi=100, squeeze=False)
+    mappable = None
+    for ax, label in zip(axes.flat, labels):
+        mappable, probability = _draw_class_map(ax, canvas, log_probs, label, stride, field,
+                                                0.85)
+        ax.set_title(f"P({_class_name(label, names)}), max {probability.max():.2f}", fontsize=9)
+    for ax in axes.flat[len(labels):]:
+        ax.set_visible(False)
+    width = fig.get_figwidth()
+    fig.tight_layout(rect=(0, 0, 1 - 0.9 / width, 1))  # room on the right for the colour bar
+    bar = fig.add_axes((1 - 0.8 / width, 0.15, 0.12 / width, 0.7), label="<colorbar>")
+    fig.colorbar(mappable, cax=bar, label="probability")
+    return fig, axes.ravel()[:len(labels)]
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 01: one tissue legend for a figure of several label maps
+# --------------------------------------------------------------------------------------------
+
+__all__ += ["tissue_legend", "compact_png", "use_compact_png"]
+
+
+def tissue_legend(fig, labels=None, *, ncol=None):
+    """One legend of the tissue colours for a whole figure, under its panels: for label maps
+    drawn with ``show_labels(..., legend=False)``, where a legend beside each panel would cover
+    the next one.
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+    labels : iterable of int, optional
+        The tissues to name, in order (default: all of :data:`TISSUE_NAMES`).
+    ncol : int, optional
+        Entries per row (default: all in one row).
+
+    Returns
+    -------
+    (fig, legend)
+
+    Notes
+    -----
+    The legend hangs just below the figure's bottom edge: a notebook's inline figure (saved
+    with ``bbox_inches="tight"``) grows to hold it, so it never covers a panel.
+
+    Taught in: notebooks/01_imaging_challenges.ipynb
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    labels = sorted(TISSUE_NAMES) if labels is None else [as_int("labels", k) for k in labels]
+    unknown = [k for k in labels if k not in TISSUE_NAMES]
+    if unknown or not labels:
+        raise ValueError(f"labels must be tissue labels from {sorted(TISSUE_NAMES)}, got "
+                         f"{unknown or labels}")
+    ncol = len(labels) if ncol is None else as_int("ncol", ncol, low=1)
+    handles = [Patch(color=TISSUE_COLOURS[k], label=TISSUE_NAMES[k]) for k in labels]
+    legend = fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                        ncol=ncol, frameon=False)
+    return fig, legend
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 03: small multiples of label maps (one legend) and of images (one colour bar)
+# --------------------------------------------------------------------------------------------
+
+__all__ += ["show_label_maps", "show_images"]
+
+
+def _grid(count, ncols, size, extra_width=0.0):
+    """``(fig, axes)``: ``count`` panels of ``size`` inches, ``ncols`` a row (default all, at
+    most 6); the spare panels are hidden."""
+    import matplotlib.pyplot as plt
+
+    ncols = min(count, 6) if ncols is None else min(as_int("ncols", ncols, low=1), count)
+    nrows = -(-count // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + extra_width, size * nrows),
+                             dpi=100, squeeze=False)
+    for ax in axes.flat[count:]:
+        ax.set_visible(False)
+    return fig, axes.ravel()
+
+
+def _titled_arrays(name, items):
+    if not isinstance(items, dict) or not items:
+        raise TypeError(f"{name} must be a non-empty dict of title -> 2D array")
+    return [(str(k), _as_2d(f"{name}[{k!r}]", v)) for k, v in items.items()]
+
+
+def show_label_maps(label_maps, *, image=None, ncols=None, size=2.6, alpha=0.45):
+    """Tissue label maps side by side in the course's colours, a title on every panel and one
+    legend underneath naming every tissue that any panel shows.
+
+    Parameters
+    ----------
+    label_maps : dict of str to (H, W) ndarray of int
+        Panel titles and label maps (values in :data:`TISSUE_NAMES`).
+    image : (H, W) ndarray, optional
+        Drawn in grey under every map (the maps then overlaid with ``alpha``).
+    ncols : int, optional
+        Panels per row (default: all in one row, at most 6).
+    size : float
+        Panel side in inches (at dpi 100: 2.6 in = 260 px).
+    alpha : float
+
+    Returns
+    -------
+    (fig, axes)
+        ``axes`` a flat ndarray of Axes, one per map.
+
+    Notes
+    -----
+    Taught in: notebooks/03_classical_methods.ipynb
+    """
+    items = _titled_arrays("label_maps", label_maps)
+    fig, axes = _grid(len(items), ncols, size)
+    present = set()
+    for ax, (title, labels) in zip(axes, items):
+        show_labels(labels, image=image, ax=ax, title=title, legend=False, alpha=alpha)
+        present |= set(np.unique(labels).tolist())
+    fig.tight_layout()
+    tissue_legend(fig, [k for k in sorted(TISSUE_NAMES) if k in present])
+    return fig, axes[:len(items)]
+
+
+def show_images(images, *, ncols=None, size=2.6, cmap="gray", vmin=None, vmax=None,
+                colorbar=None):
+    """Images side by side, a title on every panel; with ``colorbar`` (its label, e.g.
+    ``"probability"``) they share one colour scale, drawn as one bar at the right.
+
+    Parameters
+    ----------
+    images : dict of str to (H, W) ndarray
+        Panel titles and images.
+    ncols : int, optional
+        Panels per row (default: all in one row, at most 6).
+    size : float
+        Panel side in inches.
+    cmap : str
+    vmin, vmax : float, optional
+        Colour scale; with a ``colorbar`` the default is the range of all images together,
+        without one each image is scaled to its own range.
+    colorbar : str, optional
+        Label of the shared colour bar (units); ``None``: no bar.
+
+    Returns
+    -------
+    (fig, axes)
+        ``axes`` a flat ndarray of Axes, one per image.
+
+    Notes
+    -----
+    Taught in: notebooks/03_classical_methods.ipynb
+    """
+    items = _titled_arrays("images", images)
+    if colorbar is not None:
+        vmin = min(float(np.nanmin(v)) for _, v in items) if vmin is None else vmin
+        vmax = max(float(np.nanmax(v)) for _, v in items) if vmax is None else vmax
+    fig, axes = _grid(len(items), ncols, size, extra_width=0.8 if colorbar else 0.0)
+    shown = None
+    for ax, (title, array) in zip(axes, items):
+        shown = ax.imshow(array, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+        ax.set_title(title)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if colorbar is None:
+        fig.tight_layout()
+    else:
+        width = fig.get_figwidth()
+        fig.tight_layout(rect=(0, 0, 1 - 0.8 / width, 1))
+        bar = fig.add_axes((1 - 0.72 / width, 0.15, 0.15 / width, 0.7))
+        fig.colorbar(shown, cax=bar, label=colorbar)
+    return fig, axes[:len(items)]
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 01: inline figures in 256 colours, so that committed notebooks stay small
+# --------------------------------------------------------------------------------------------
+
+
+def compact_png(fig, *, colours=256):
+    """``fig`` as PNG bytes in at most ``colours`` colours (median cut, no dithering), cropped to
+    its content like a notebook's inline figure: about a third of the bytes of a full-colour
+    PNG, which keeps committed notebooks small.
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+    colours : int
+        2 to 256; 256 shows gray images and colour maps without visible banding.
+
+    Returns
+    -------
+    bytes
+
+    Notes
+    -----
+    Taught in: notebooks/01_imaging_challenges.ipynb
+    """
+    import io
+
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    colours = as_int("colours", colours, low=2, high=256)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    image = Image.open(buffer).convert("RGB").quantize(
+        colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    buffer = io.BytesIO()
+    image.save(buffer, format="png", optimize=True)
+    return buffer.getvalue()
+
+
+def use_compact_png(*, colours=256):
+    """Show a notebook's inline matplotlib figures as :func:`compact_png` images; call it once
+    after ``%matplotlib inline`` (outside IPython it does nothing).
+
+    Notes
+    -----
+    Taught in: notebooks/01_imaging_challenges.ipynb
+    """
+    import base64
+
+    colours = as_int("colours", colours, low=2, high=256)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: no inline figures to compact
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from matplotlib.figure import Figure
+
+    def png(fig):
+        if not fig.axes and not fig.lines:  # as IPython: an empty figure shows nothing
+            return None
+        return base64.b64encode(compact_png(fig, colours=colours)).decode("ascii")
+
+    shell.display_formatter.formatters["image/png"].for_type(Figure, png)
