@@ -82,7 +82,7 @@ def _as_inputs(name, value):
         tensor = value.detach().to(torch.float32)
     else:
         array = as_array(name, value, min_ndim=1, max_ndim=8)
-        tensor = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+        tensor = torch.from_numpy(np.array(array, dtype=np.float32))
     if tensor.ndim == 0 or tensor.numel() == 0:
         raise ValueError(f"{name} must not be empty, got shape {tuple(tensor.shape)}")
     if not torch.isfinite(tensor).all():
@@ -100,8 +100,8 @@ def _as_targets(name, value):
     array = as_array(name, value, min_ndim=1, max_ndim=8)
     if np.issubdtype(array.dtype, np.floating):
         check_finite(name, array)
-        return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
-    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.int64))
+        return torch.from_numpy(np.array(array, dtype=np.float32))
+    return torch.from_numpy(np.array(array, dtype=np.int64))
 
 
 def _as_device(value):
@@ -117,10 +117,15 @@ def _as_device(value):
     return chosen
 
 
+def _channels_last(ndim):
+    """The channels-last memory format for a 4D (2D images) or 5D (volumes) tensor, else None."""
+    return {4: torch.channels_last, 5: torch.channels_last_3d}.get(ndim)
+
+
 def _to_device(x, dev):
     x = x.to(dev, non_blocking=True)
-    if dev.type == "cpu" and x.ndim == 4:
-        x = x.contiguous(memory_format=torch.channels_last)
+    if dev.type == "cpu" and _channels_last(x.ndim) is not None:
+        x = x.contiguous(memory_format=_channels_last(x.ndim))
     return x
 
 
@@ -365,7 +370,9 @@ def fit(model, data, *, iterations, batch_size, lr, seed, schedule="onecycle", l
 
     model.to(dev)
     if dev.type == "cpu":
-        model.to(memory_format=torch.channels_last)
+        ndims = {p.ndim for p in model.parameters() if p.ndim in (4, 5)}
+        if len(ndims) == 1:  # 2D or 3D convolutions (not both): their channels-last layout
+            model.to(memory_format=_channels_last(ndims.pop()))
     optimizer = torch.optim.AdamW(model.parameters(), lr=rates[0], weight_decay=weight_decay)
     rng = np.random.default_rng(seed)
     history = History()

@@ -4,6 +4,10 @@
   ``fully_convolutional`` (fc → conv weight transfer) and ``output_geometry`` (chapter 04).
 - :mod:`mlseg.models.patchnet` — ``PatchNet``, a small fully convolutional tissue classifier
   for brain patches that also runs densely on a whole slice (chapter 04).
+- :mod:`mlseg.models.layers` — up- and down-sampling (chapter 05): unpooling, max unpooling
+  with indices, bilinear, strided, transpose and dilated convolutions, ``ASPP``.
+- :mod:`mlseg.models.unet` — ``UNet`` (same/valid padding, with or without skips, 2D/3D) and
+  the two-pathway ``MultiScaleNet`` (chapter 05).
 
 Every model outputs **log-probabilities** (``log_softmax`` over the class axis, axis 1): train
 with ``loss="nll"`` in :func:`mlseg.training.fit`, take ``argmax(axis=1)`` for the classes and
@@ -19,10 +23,12 @@ import contextlib
 import importlib
 import numbers
 
-__all__ = ["LeNet", "FCLeNet", "fully_convolutional", "output_geometry", "PatchNet", "seeded"]
+__all__ = ["LeNet", "FCLeNet", "fully_convolutional", "output_geometry", "PatchNet", "UNet",
+           "MultiScaleNet", "ASPP", "seeded"]
 
 _HOMES = {"LeNet": "lenet", "FCLeNet": "lenet", "fully_convolutional": "lenet",
-          "output_geometry": "lenet", "FCLENET_LAYERS": "lenet", "PatchNet": "patchnet"}
+          "output_geometry": "lenet", "FCLENET_LAYERS": "lenet", "PatchNet": "patchnet",
+          "UNet": "unet", "MultiScaleNet": "unet", "ASPP": "layers"}
 
 
 @contextlib.contextmanager
