@@ -278,6 +278,15 @@ def test_every_graded_exercise_has_a_hint_and_forbids_what_it_reimplements(path)
         assert exercise.forbidden or multiple_choice, name  # a letter re-implements nothing
 
 
+@pytest.mark.parametrize("name", sorted(checks.EXERCISES))
+def test_a_failed_check_shows_the_exercises_hint(name):
+    hint = checks.EXERCISES[name].hint
+    assert len(hint) > 40, name
+    with pytest.raises(checks.CheckFailed) as info:
+        checks.check(name, lambda *args, **kwargs: "wrong")
+    assert f"hint: {hint}" in str(info.value)
+
+
 def test_the_questions_in_the_notebooks_use_the_checks_data():
     from mlseg.checks.ch02_evaluation import _shifted_squares
     from mlseg.checks.ch03_classical import GROW_IMAGE
