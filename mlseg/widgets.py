@@ -832,3 +832,106 @@ def region_explorer(image, labels, seed, *, tissue=3, max_tolerance=None):
     settings = [{"tolerance": min(top, k * tolerance.value)} for k in (0.5, 1, 2, 3)]
     return _explorer(f, {"row": row, "column": col, "tolerance": tolerance},
                      lambda: _small_multiples(panel, settings), name="region-growing explorer")
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 04: the classification map of one class over a canvas, class by class
+# --------------------------------------------------------------------------------------------
+
+__all__ += ["draw_class_map", "class_map_explorer"]
+
+
+def _class_map_values(log_probs, label):
+    """What the readout reports for one class: its largest probability and where it wins."""
+    log_probs = np.asarray(log_probs)
+    winners = log_probs.argmax(axis=0) == label
+    return {"max": float(np.exp(log_probs[label].max())), "pixels": int(winners.sum()),
+            "total": int(winners.size)}
+
+
+def _class_map_text(label, values, names):
+    name = str(label) if names is None else str(names[label])
+    return (f"class {name}: largest probability {values['max']:.2f}; it wins at "
+            f"{values['pixels']} of {values['total']} output pixels")
+
+
+def draw_class_map(canvas, log_probs, label, *, stride=4, field=32, names=None):
+    """The input canvas beside the classification map of class ``label`` drawn over it
+    (:func:`mlseg.plotting.show_class_map`), as on the lecture's "Beyond classification" slide.
+
+    Parameters
+    ----------
+    canvas : (H, W) ndarray
+    log_probs : (C, H', W') ndarray or tensor
+        A fully convolutional classifier's log-probabilities on ``canvas``.
+    label : int
+    stride, field : int
+        Output stride and window side of the classifier (FCLeNet: 4 and 32).
+    names : sequence of str, optional
+        Class names (e.g. the digits and "no digit").
+
+    Returns
+    -------
+    (fig, axes, values)
+        ``values``: ``max`` (the class's largest probability), ``pixels`` (output pixels where
+        it is the most probable class) and ``total`` (output pixels).
+
+    Notes
+    -----
+    Taught in: notebooks/04_dense_classification.ipynb
+    """
+    import matplotlib.pyplot as plt
+
+    from .plotting import _class_map_inputs, show_class_map
+
+    canvas, log_probs, stride, field = _class_map_inputs(canvas, log_probs, stride, field)
+    fig, axes = plt.subplots(1, 2, figsize=(7.6, 3.4), dpi=DPI,
+                             gridspec_kw={"width_ratios": [1, 1.2]})
+    axes[0].imshow(canvas, cmap="gray", interpolation="nearest")
+    axes[0].set_title("input image")
+    axes[0].set_xticks([])
+    axes[0].set_yticks([])
+    show_class_map(canvas, log_probs, label, ax=axes[1], stride=stride, field=field,
+                   names=names)
+    fig.tight_layout()
+    return fig, axes, _class_map_values(log_probs, label)
+
+
+def class_map_explorer(canvas, log_probs, *, label=4, stride=4, field=32, names=None):
+    """A slider for the class whose classification map is drawn over the canvas.
+
+    The readout reads ``class 4: largest probability 1.00; it wins at 4 of 625 output
+    pixels``; the small multiples show the maps of every class at once.
+
+    Parameters
+    ----------
+    canvas, log_probs, stride, field, names
+        As in :func:`draw_class_map`.
+    label : int
+        The class shown first.
+
+    Notes
+    -----
+    Taught in: notebooks/04_dense_classification.ipynb
+    """
+    import ipywidgets as w
+
+    from .plotting import _class_map_inputs, show_class_maps
+
+    canvas, log_probs, stride, field = _class_map_inputs(canvas, log_probs, stride, field)
+    classes = log_probs.shape[0]
+    if isinstance(label, bool) or not isinstance(label, numbers.Integral) \
+            or not 0 <= label < classes:
+        raise ValueError(f"label must be a class index from 0 to {classes - 1}, got {label!r}")
+    slider = w.IntSlider(value=int(label), min=0, max=classes - 1, description="class")
+
+    def f(label):
+        fig, _, values = draw_class_map(canvas, log_probs, label, stride=stride, field=field,
+                                        names=names)
+        return fig, _class_map_text(label, values, names)
+
+    def overview():
+        fig, _ = show_class_maps(canvas, log_probs, names=names, stride=stride, field=field)
+        return fig
+
+    return _explorer(f, {"label": slider}, overview, name="class-map explorer")

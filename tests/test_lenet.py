@@ -7,7 +7,7 @@ from torch import nn
 
 from mlseg import digits
 from mlseg.models import FCLeNet, LeNet, PatchNet, fully_convolutional, output_geometry, seeded
-from mlseg.models.lenet import FCLENET_LAYERS, Geometry
+from mlseg.models.lenet import FCLENET_LAYERS, DilatedFCLeNet, Geometry, dense_fclenet
 
 
 def test_lenet_has_the_layers_of_the_slide():
@@ -176,3 +176,68 @@ def test_patchnet_dense_equals_patch_by_patch():
         for r, c in [(0, 0), (5, 7), (11, 11), (3, 10)]:
             patch = padded[:, :, r:r + 17, c:c + 17]
             assert (model(patch)[0, :, 0, 0] - dense[:, r, c]).abs().max() <= 1e-5
+
+
+# --- dense output at every pixel: FCLeNet "a trous" ---------------------------------------
+
+
+def test_dense_fclenet_answers_every_window_one_pixel_apart():
+    lenet = LeNet(num_classes=11, seed=6).eval()
+    dense = dense_fclenet(fully_convolutional(lenet))
+    x = torch.rand(1, 1, 45, 50, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        out = dense(x)[0]
+        assert out.shape == (11, 45 - 31, 50 - 31)
+        for r, c in [(0, 0), (1, 3), (7, 2), (13, 18), (6, 11)]:  # not only multiples of 4
+            window = lenet(x[:, :, r:r + 32, c:c + 32])[0]
+            assert (out[:, r, c] - window).abs().max() <= 1e-4
+
+
+def test_every_fourth_pixel_of_the_dense_map_is_fclenets_map():
+    fcn = FCLeNet(seed=3).eval()
+    dense = dense_fclenet(fcn)
+    x = torch.rand(2, 1, 64, 76, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        coarse, fine = fcn(x), dense(x)
+    assert coarse.shape == (2, 10, 9, 12) and fine.shape == (2, 10, 33, 45)
+    assert (fine[..., ::4, ::4] - coarse).abs().max() <= 1e-5
+
+
+def test_dense_geometry_is_stride_1_with_the_same_receptive_field():
+    model = DilatedFCLeNet(seed=0)
+    layers = [model.conv1, model.pool1, model.conv2, model.pool2, model.conv3, model.conv4,
+              model.conv5]
+    assert output_geometry(layers, size=128) == Geometry(97, 1, 32)
+    assert output_geometry(FCLENET_LAYERS, size=128) == Geometry(25, 4, 32)
+
+
+def test_removing_the_pooling_instead_changes_the_answer():
+    """The lecture's last FCLeNet (no pooling) is dense too, but it is another network."""
+    fcn = FCLeNet(seed=4).eval()
+    x = torch.rand(1, 1, 64, 64, generator=torch.Generator().manual_seed(4))
+    f = nn.functional
+    with torch.no_grad():
+        y = f.relu(fcn.conv3(f.relu(fcn.conv2(f.relu(fcn.conv1(x))))))
+        no_pool = f.log_softmax(fcn.conv5(f.relu(fcn.conv4(y))), dim=1)
+        dense = dense_fclenet(fcn)(x)
+    assert no_pool.shape[-1] == 64 - 12  # receptive field 13, not 32
+    assert (no_pool[..., :dense.shape[-2], :dense.shape[-1]] - dense).abs().max() > 1e-2
+
+
+def test_dense_fclenet_copies_the_weights_and_keeps_the_mode():
+    fcn = FCLeNet(num_classes=11, seed=5).train()
+    dense = dense_fclenet(fcn)
+    assert isinstance(dense, DilatedFCLeNet) and dense.training
+    assert dense.conv5.out_channels == 11 and dense.conv3.dilation == (4, 4)
+    for name, value in fcn.state_dict().items():
+        assert torch.equal(dense.state_dict()[name], value)
+    with torch.no_grad():
+        dense.conv1.weight.zero_()
+    assert fcn.conv1.weight.abs().sum() > 0
+
+
+def test_dense_fclenet_wants_an_fclenet_and_says_how_to_get_one():
+    with pytest.raises(TypeError, match=r"FCLeNet.*fully_convolutional\(lenet\)"):
+        dense_fclenet(LeNet(seed=0))
+    with pytest.raises(TypeError, match="fclenet must be an FCLeNet"):
+        dense_fclenet(PatchNet(seed=0))

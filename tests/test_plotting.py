@@ -207,3 +207,55 @@ def test_masks_against_a_reference_show_misses_in_the_confusion_colours():
     assert tuple(rgba[4, 4, :3]) == CONFUSION_COLOURS["TP"]
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["TP", "FP", "FN"]
     matplotlib.pyplot.close("all")
+
+
+# --- chapter 04: classification maps over a canvas --------------------------------------------
+
+
+def class_map_inputs(classes=3, size=9, winner=(2, 3), label=1):
+    """A 64x64 canvas and log-probabilities where ``label`` wins (p = 0.98) at ``winner`` only."""
+    canvas = np.random.default_rng(0).random((64, 64))
+    probability = np.full((classes, size, size), 0.02 / (classes - 1))
+    probability[0] = 1 - 0.02  # class 0 wins everywhere...
+    probability[0][winner], probability[label][winner] = 0.02 / (classes - 1), 0.98  # ...but here
+    return canvas, np.log(probability)
+
+
+def test_class_map_lies_on_the_canvas_where_its_windows_are():
+    canvas, log_probs = class_map_inputs()
+    fig, ax = plotting.show_class_map(canvas, log_probs, 1, stride=4, field=32)
+    grey, overlay = ax.images
+    assert grey.get_array().shape == (64, 64)
+    # window (i, j) starts at (4i, 4j) and is centred at 15.5 + 4i: cells 4 px wide around it
+    assert overlay.get_extent() == [13.5, 13.5 + 9 * 4, 13.5 + 9 * 4, 13.5]
+    alpha = overlay.get_array()[..., 3]
+    assert np.unravel_index(alpha.argmax(), alpha.shape) == (2, 3)
+    assert ax.get_xlim() == (-0.5, 63.5) and ax.get_title().startswith("P(1), max 0.98")
+    assert len(fig.axes) == 2  # the map and its colour bar
+
+
+def test_a_dense_map_has_one_cell_per_pixel_and_class_names_title_it():
+    canvas, log_probs = class_map_inputs(size=33, winner=(5, 7))
+    _, ax = plotting.show_class_map(canvas, log_probs, 1, stride=1, field=32,
+                                    names=["zero", "one", "two"], colorbar=False)
+    assert ax.images[-1].get_extent() == [15.0, 48.0, 48.0, 15.0]
+    assert ax.get_title().startswith("P(one)")
+
+
+def test_a_class_map_too_big_for_its_canvas_is_refused():
+    canvas, log_probs = class_map_inputs(size=10)  # 9 * 4 + 32 = 68 > 64 pixels
+    with pytest.raises(ValueError, match=r"canvas of at least \(68, 68\), got \(64, 64\)"):
+        plotting.show_class_map(canvas, log_probs, 1)
+    with pytest.raises(ValueError, match="label"):
+        plotting.show_class_map(canvas[:40, :40], log_probs[:, :2, :2], 3)
+
+
+def test_class_maps_small_multiples_one_titled_panel_per_class_six_a_row():
+    canvas, log_probs = class_map_inputs(classes=11)
+    fig, axes = plotting.show_class_maps(canvas, log_probs, names=[*map(str, range(10)), "none"])
+    assert len(axes) == 11 and all(ax.get_visible() for ax in axes)
+    first_row = {round(ax.get_position().y0, 3) for ax in axes[:6]}
+    assert len(first_row) == 1 and round(axes[6].get_position().y0, 3) not in first_row
+    assert axes[1].get_title() == "P(1), max 0.98" and axes[10].get_title() == "P(none), max 0.00"
+    assert all(ax.get_window_extent().width >= 180 for ax in axes)  # ~200 px panels
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == 12  # and one colour bar

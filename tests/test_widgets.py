@@ -162,3 +162,53 @@ def test_a_failing_drawing_shows_the_error_in_the_readout_and_raises(slice8):
     with pytest.raises(ValueError, match="no threshold 151"):
         explorer.sliders["t"].value = 151
     assert "ValueError: no threshold 151" in explorer.readout.value
+
+
+# --- chapter 04: the class-map explorer ------------------------------------------------------
+
+
+def digit_maps():
+    """A 64x64 canvas and an 11-class map (9x9, stride 4) where "no digit" wins everywhere
+    except at two output pixels for class 4 and one for class 7."""
+    canvas = np.random.default_rng(1).random((64, 64))
+    probability = np.full((11, 9, 9), 0.01)
+    probability[10] = 0.9
+    for label, where in ((4, (2, 3)), (4, (2, 4)), (7, (6, 6))):
+        probability[(10, *where)], probability[(label, *where)] = 0.01, 0.9
+    return canvas, np.log(probability)
+
+
+def test_moving_the_class_slider_redraws_that_class_map_and_counts_where_it_wins():
+    canvas, log_probs = digit_maps()
+    names = [*map(str, range(10)), "no digit"]
+    explorer = widgets.class_map_explorer(canvas, log_probs, label=4, names=names)
+    assert explorer.text == "class 4: largest probability 0.90; it wins at 2 of 81 output pixels"
+    before_png = explorer.image.value
+    explorer.sliders["label"].value = 7
+    assert explorer.image.value != before_png
+    assert explorer.text == "class 7: largest probability 0.90; it wins at 1 of 81 output pixels"
+    explorer.sliders["label"].value = 10
+    assert explorer.text.startswith("class no digit: largest probability 0.90; it wins at 78 ")
+    assert explorer.text in explorer.readout.value
+    assert (explorer.sliders["label"].min, explorer.sliders["label"].max) == (0, 10)
+
+
+def test_class_map_drawing_shows_the_input_beside_the_map_and_small_multiples_every_class():
+    canvas, log_probs = digit_maps()
+    fig, axes, values = widgets.draw_class_map(canvas, log_probs, 4)
+    assert values == {"max": pytest.approx(0.9), "pixels": 2, "total": 81}
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    assert [ax.get_title() for ax in axes] == ["input image", "P(4), max 0.90"]
+    explorer = widgets.class_map_explorer(canvas, log_probs)
+    overview = explorer.overview()
+    panels = [ax for ax in overview.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
+    plt.close(overview)
+    assert len(panels) == 11 and all(ax.get_title() for ax in panels)
+
+
+def test_class_map_explorer_refuses_a_class_it_does_not_have():
+    canvas, log_probs = digit_maps()
+    with pytest.raises(ValueError, match="label must be a class index from 0 to 10, got 11"):
+        widgets.class_map_explorer(canvas, log_probs, label=11)

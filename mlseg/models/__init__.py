@@ -23,12 +23,14 @@ import contextlib
 import importlib
 import numbers
 
-__all__ = ["LeNet", "FCLeNet", "fully_convolutional", "output_geometry", "PatchNet", "UNet",
+__all__ = ["LeNet", "FCLeNet", "fully_convolutional", "dense_fclenet", "DilatedFCLeNet",
+           "output_geometry", "PatchNet", "UNet",
            "MultiScaleNet", "ASPP", "seeded"]
 
 _HOMES = {"LeNet": "lenet", "FCLeNet": "lenet", "fully_convolutional": "lenet",
           "output_geometry": "lenet", "FCLENET_LAYERS": "lenet", "PatchNet": "patchnet",
-          "UNet": "unet", "MultiScaleNet": "unet", "ASPP": "layers"}
+          "DilatedFCLeNet": "lenet", "dense_fclenet": "lenet", "UNet": "unet",
+          "MultiScaleNet": "unet", "ASPP": "layers"}
 
 
 @contextlib.contextmanager

@@ -4,7 +4,8 @@ classification" → "Fully convolutional LeNet").
 ``LeNet`` classifies one 32×32 image. ``FCLeNet`` has the same weights with the fully connected
 layers written as convolutions (fc1 → a 5×5 convolution, fc2 and fc3 → 1×1 convolutions), so on
 a larger image it slides the classifier over every 32×32 window at a stride of 4 pixels in one
-pass: a 64×64 input gives a 9×9 map of class log-probabilities.
+pass: a 64×64 input gives a 9×9 map of class log-probabilities. ``DilatedFCLeNet`` (from
+:func:`dense_fclenet`) runs the same weights "à trous" and answers at every pixel (stride 1).
 
 Taught in: notebooks/04_dense_classification.ipynb
 """
@@ -21,7 +22,7 @@ from torch import nn
 from . import seeded
 
 __all__ = ["LeNet", "FCLeNet", "fully_convolutional", "output_geometry", "Geometry",
-           "FCLENET_LAYERS"]
+           "FCLENET_LAYERS", "DilatedFCLeNet", "dense_fclenet"]
 
 
 def _check_num_classes(num_classes):
@@ -273,3 +274,109 @@ def output_geometry(layers, *, size):
         field += (span - 1) * stride
         stride *= step
     return Geometry(out, stride, field)
+
+
+class DilatedFCLeNet(nn.Module):
+    """conv 5×5 → pool 2×2 stride 1 → conv 5×5 dilation 2 → pool 2×2 dilation 2 stride 1 →
+    conv 5×5 dilation 4 → conv 1×1 → conv 1×1.
+
+    FCLeNet "à trous": the same layers and weights, with the poolings' stride 2 removed and the
+    later layers dilated instead. It returns LeNet's answer for *every* 32×32 window, one pixel
+    apart: on a ``(B, 1, H, W)`` batch a map ``(B, num_classes, H - 31, W - 31)`` whose pixel
+    ``(i, j)`` is LeNet on ``x[..., i:i + 32, j:j + 32]`` (stride 1, receptive field 32).
+    FCLeNet's map is every fourth pixel of it: ``dense[..., ::4, ::4]``.
+
+    Why dilation: without its stride, a pooling layer keeps every position instead of every
+    other one, so the next layer finds the inputs it used to read side by side two pixels apart
+    (dilation 2); after the second pooling, four apart (dilation 4). Nothing is retrained.
+    Removing the poolings altogether instead (the lecture's last FCLeNet) also gives a dense
+    map, but a different network: its weights meet features they were not trained on.
+
+    Parameters
+    ----------
+    num_classes : int
+    seed : int, optional
+        Initial weights from this seed; usually the weights come from a trained FCLeNet
+        through :func:`dense_fclenet` instead.
+
+    Notes
+    -----
+    Convolutions and poolings have no padding, so only windows that fit inside the image are
+    answered; pad the image by 16 pixels (top, left) and 15 (bottom, right) for a map of its
+    own size, one window centred near each pixel.
+
+    Taught in: notebooks/04_dense_classification.ipynb
+
+    Examples
+    --------
+    >>> model = DilatedFCLeNet(seed=0)
+    >>> model(torch.zeros(1, 1, 32, 32)).shape
+    torch.Size([1, 10, 1, 1])
+    >>> model(torch.zeros(1, 1, 64, 64)).shape  # 33x33 windows, FCLeNet's 9x9 among them
+    torch.Size([1, 10, 33, 33])
+    >>> output_geometry([model.conv1, model.pool1, model.conv2, model.pool2, model.conv3],
+    ...                 size=64)
+    Geometry(size=33, stride=1, receptive_field=32)
+    """
+
+    def __init__(self, *, num_classes=10, seed=None):
+        super().__init__()
+        num_classes = _check_num_classes(num_classes)
+        with seeded(seed):
+            self.conv1 = nn.Conv2d(1, 6, kernel_size=5)
+            self.pool1 = nn.MaxPool2d(2, stride=1)
+            self.conv2 = nn.Conv2d(6, 16, kernel_size=5, dilation=2)
+            self.pool2 = nn.MaxPool2d(2, stride=1, dilation=2)
+            self.conv3 = nn.Conv2d(16, 120, kernel_size=5, dilation=4)
+            self.conv4 = nn.Conv2d(120, 84, kernel_size=1)
+            self.conv5 = nn.Conv2d(84, num_classes, kernel_size=1)
+
+    def forward(self, x):                           # 32x32 input | 64x64 input
+        x = F.relu(self.conv1(x))                   # (B, 6, 28, 28)   | (B, 6, 60, 60)
+        x = self.pool1(x)                           # (B, 6, 27, 27)   | (B, 6, 59, 59)
+        x = F.relu(self.conv2(x))                   # (B, 16, 19, 19)  | (B, 16, 51, 51)
+        x = self.pool2(x)                           # (B, 16, 17, 17)  | (B, 16, 49, 49)
+        x = F.relu(self.conv3(x))                   # (B, 120, 1, 1)   | (B, 120, 33, 33)
+        x = F.relu(self.conv4(x))                   # (B, 84, 1, 1)    | (B, 84, 33, 33)
+        x = self.conv5(x)                           # (B, classes, 1, 1) | (B, classes, 33, 33)
+        return F.log_softmax(x, dim=1)
+
+
+def dense_fclenet(fclenet):
+    """The :class:`DilatedFCLeNet` with ``fclenet``'s weights: its answer at every pixel.
+
+    The parameters have the same names and shapes in both networks (dilation and the poolings'
+    stride hold no weights), so they are copied one to one.
+
+    Parameters
+    ----------
+    fclenet : FCLeNet
+        E.g. ``fully_convolutional(lenet)``.
+
+    Returns
+    -------
+    DilatedFCLeNet
+        On the same device and dtype as ``fclenet``, in the same train/eval mode; ``fclenet``
+        is not modified.
+
+    Notes
+    -----
+    Taught in: notebooks/04_dense_classification.ipynb
+
+    Examples
+    --------
+    >>> fcn = FCLeNet(seed=0)
+    >>> dense = dense_fclenet(fcn)
+    >>> x = torch.rand(1, 1, 48, 60)
+    >>> torch.allclose(dense(x)[..., ::4, ::4], fcn(x), atol=1e-5)
+    True
+    """
+    if not isinstance(fclenet, FCLeNet):
+        hint = " (make it fully convolutional first: fully_convolutional(lenet))" \
+            if isinstance(fclenet, LeNet) else ""
+        raise TypeError(f"fclenet must be an FCLeNet, got {type(fclenet).__name__}{hint}")
+    weight = fclenet.conv1.weight
+    dense = DilatedFCLeNet(num_classes=fclenet.conv5.out_channels, seed=0)  # leave global RNG
+    dense.to(device=weight.device, dtype=weight.dtype)
+    dense.load_state_dict(fclenet.state_dict())  # copies
+    return dense.train(fclenet.training)
