@@ -26,10 +26,48 @@ import torch
 
 from ._validation import as_array, as_int, check_choice, check_finite
 
-__all__ = ["sliding_window", "tile_weights", "BLENDS"]
+__all__ = ["sliding_window", "tile_plan", "tile_weights", "BLENDS"]
 
 #: How overlapping tiles are weighted: equally, or by a Gaussian centred on each tile.
 BLENDS = ("constant", "gaussian")
+
+
+def tile_plan(length, out, margin, step):
+    """Where the tiles go along one axis of :func:`sliding_window`.
+
+    Tile outputs of ``out`` pixels start every ``step`` pixels (``step = out - overlap``, rounded
+    down to the network's down-sampling factor) until they cover ``length`` pixels; the last one
+    may reach past the image. The image is mirror-padded by the network's ``margin`` (the pixels
+    a valid-padding network loses on each side) and to the end of the last tile.
+
+    Parameters
+    ----------
+    length : int
+        Image pixels along the axis.
+    out : int
+        Output pixels of one tile.
+    margin : int
+        Pixels the network loses on each side of a tile (0 for same padding).
+    step : int
+        Pixels between two tiles' outputs (1 to ``out``).
+
+    Returns
+    -------
+    (starts, pad_before, pad_after)
+        ``starts`` the first output pixel of each tile (list of int); the padding of the image.
+
+    Examples
+    --------
+    >>> tile_plan(50, 20, 8, 20)  # 3 tiles of 20 output pixels, 8 lost on each side
+    ([0, 20, 40], 8, 18)
+
+    Notes
+    -----
+    Taught in: notebooks/05_unet.ipynb
+    """
+    count = 1 + max(0, math.ceil((length - out) / step))
+    extent = (count - 1) * step + out
+    return [k * step for k in range(count)], margin, margin + extent - length
 
 
 def tile_weights(shape, *, blend="gaussian"):
@@ -251,9 +289,10 @@ def sliding_window(model, image, *, tile, overlap=0, blend="constant", batch_siz
                 step.append(s)
 
             # tiles: their outputs start every `step`, the last one reaching past the image
-            counts = [1 + max(0, math.ceil((n - o) / s)) for n, o, s in zip(shape, out, step)]
+            plans = [tile_plan(n, o, m, s) for n, o, m, s in zip(shape, out, margin, step)]
+            counts = [len(starts) for starts, _, _ in plans]
             extent = [(c - 1) * s + o for c, s, o in zip(counts, step, out)]
-            pad = [(0, 0)] + [(m, m + e - n) for m, e, n in zip(margin, extent, shape)]
+            pad = [(0, 0)] + [(before, after) for _, before, after in plans]
             padded = np.pad(image, pad, mode="reflect")  # (C, *extent + 2 margin)
             weights = tile_weights(out, blend=blend)
             total = np.zeros((classes, *extent), np.float32)

@@ -61,6 +61,8 @@ CHAPTERS = {
                         "mean_signed_distance", "predict_shifted_nsd"),
     "ch04_dense": ("fcn_geometry", "to_fully_convolutional", "sliding_window_map",
                    "why_no_digit_class"),
+    "ch05_unet": ("unpool_with_indices", "unet_output_size", "tile_plan", "why_checkerboard",
+                  "predict_dilated_field"),
     "ch03_classical": ("otsu_two_thresholds", "region_grow_3d", "locally_weighted_vote",
                        "best_split", "predict_region_size"),
 }
