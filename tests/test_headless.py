@@ -23,7 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "notebooks"
 NOTEBOOKS = sorted(FOLDER.glob("*.ipynb"))
-#: Budgets under nbval on 2 cores, seconds, by chapter (DESIGN.md); the limit is twice that.
+#: Budgets under nbval on 2 cores, seconds, by chapter (DESIGN.md); the limit is three times that.
 BUDGETS = {"01": 60, "02": 60, "03": 90, "04": 60, "05": 120, "06": 120}
 WIDGET_REPEATS = int(os.environ.get("MLSEG_HEADLESS_REPEATS", "3"))
 
@@ -69,7 +69,7 @@ def kill(pid, group=False):
 
 @pytest.mark.parametrize("path, run", RUNS)
 def test_notebook_executes_headless_within_its_limit(path, run, tmp_path):
-    limit = 2 * BUDGETS.get(path.name[:2], 120)
+    limit = 3 * BUDGETS.get(path.name[:2], 120)  # a hang never ends; a slow machine does
     pidfile = tmp_path / "kernel.pid"
     start = time.monotonic()
     runner = subprocess.Popen([sys.executable, "-c", RUNNER, str(path), str(FOLDER), str(pidfile)],
