@@ -8,6 +8,12 @@
   with indices, bilinear, strided, transpose and dilated convolutions, ``ASPP``.
 - :mod:`mlseg.models.unet` — ``UNet`` (same/valid padding, with or without skips, 2D/3D) and
   the two-pathway ``MultiScaleNet`` (chapter 05).
+- :mod:`mlseg.models.vit` — patches, position embeddings, attention written out, transformer
+  blocks, ``ViTSegmenter`` (SETR-style) and ``HybridSegmenter`` (UNETR/TransUNet-style)
+  (chapter 06).
+- :mod:`mlseg.models.promptable` — ``PromptableSegmenter``, a small Segment-Anything-style
+  click/box-prompted segmenter, with ``click_sampler``, ``train_promptable`` and ``segment``
+  (chapter 06).
 
 Every model outputs **log-probabilities** (``log_softmax`` over the class axis, axis 1): train
 with ``loss="nll"`` in :func:`mlseg.training.fit`, take ``argmax(axis=1)`` for the classes and
@@ -24,13 +30,14 @@ import importlib
 import numbers
 
 __all__ = ["LeNet", "FCLeNet", "fully_convolutional", "dense_fclenet", "DilatedFCLeNet",
-           "output_geometry", "PatchNet", "UNet",
-           "MultiScaleNet", "ASPP", "seeded"]
+           "output_geometry", "PatchNet", "UNet", "MultiScaleNet", "ASPP", "ViTSegmenter",
+           "HybridSegmenter", "PromptableSegmenter", "seeded"]
 
 _HOMES = {"LeNet": "lenet", "FCLeNet": "lenet", "fully_convolutional": "lenet",
           "output_geometry": "lenet", "FCLENET_LAYERS": "lenet", "PatchNet": "patchnet",
           "DilatedFCLeNet": "lenet", "dense_fclenet": "lenet", "UNet": "unet",
-          "MultiScaleNet": "unet", "ASPP": "layers"}
+          "MultiScaleNet": "unet", "ASPP": "layers", "ViTSegmenter": "vit",
+          "HybridSegmenter": "vit", "PromptableSegmenter": "promptable"}
 
 
 @contextlib.contextmanager
