@@ -555,6 +555,10 @@ def train_promptable(model, split, *, iterations, batch_size, lr, seed, structur
     Raises ``FloatingPointError`` when the loss becomes NaN or infinite. Torch's global random
     state is left as it was.
 
+    A recipe for the course's 128² brain slices with the default model:
+    ``iterations=300, batch_size=4, lr=3e-3`` (about 14 prompts a batch), about 50 s on two
+    CPU cores.
+
     Taught in: notebooks/06_transformers.ipynb
 
     Examples
