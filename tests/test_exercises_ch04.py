@@ -1,8 +1,6 @@
 """Chapter 04's exercises: right answers pass (numpy or torch), typical mistakes are named,
 library calls get no credit, and a class of chapter-04 submissions is graded."""
 
-import csv
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +10,8 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+
+from _helpers import grade_class, replace_answer  # noqa: E402
 
 from mlseg import checks  # noqa: E402
 from mlseg.checks import CheckFailed, check, run_checks  # noqa: E402
@@ -174,20 +174,12 @@ def _solution():
     return nbformat.read(ROOT / "solutions" / NOTEBOOK, as_version=4)
 
 
-def _replace(nb, name, source):
-    for cell in nb.cells:
-        if cell.cell_type == "code" and f"def {name}(" in cell.source:
-            cell.source = source
-            return nb
-    raise AssertionError(name)
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("class04")
     students = {
         "ada": _solution(),
-        "ben": _replace(_solution(), "sliding_window_map",
+        "ben": replace_answer(_solution(), "sliding_window_map",
                         "import numpy as np\n"
                         "def sliding_window_map(model, canvas):\n"
                         "    rows, cols = (canvas.shape[0] - 32) // 4 + 1, "
@@ -199,30 +191,18 @@ def graded(tmp_path_factory):
                         "                w = torch.as_tensor(canvas[4*i:4*i+32, 4*j:4*j+32])\n"
                         "                out.append(model(w[None, None])[0].numpy())\n"
                         "    return np.array(out).T.reshape(-1, rows, cols)"),
-        "cy": _replace(_solution(), "sliding_window_map",
+        "cy": replace_answer(_solution(), "sliding_window_map",
                        "from mlseg.models import lenet as L\n"
                        "def sliding_window_map(model, canvas):\n"
                        "    with torch.no_grad():\n"
                        "        return L.fully_convolutional(model)(torch.as_tensor(canvas)"
                        "[None, None])[0]"),
-        "dee": _replace(_solution(), "to_fully_convolutional",
+        "dee": replace_answer(_solution(), "to_fully_convolutional",
                         "def to_fully_convolutional(state):\n"
                         "    return dict(state)"),
         "eve": nbformat.read(ROOT / "exercises" / NOTEBOOK, as_version=4),
     }
-    for student, nb in students.items():
-        (tmp / "class" / student).mkdir(parents=True)
-        nbformat.write(nb, str(tmp / "class" / student / NOTEBOOK))
-    out = tmp / "grades.csv"
-    proc = subprocess.run(
-        [sys.executable, "-m", "mlseg", "grade", str(tmp / "class"), "--out", str(out),
-         "--jobs", "2", "--seed", "41", "--quiet", "--case-timeout", "10", "--timeout", "120"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "MLSEG_THREADS": "1"})
-    assert proc.returncode == 0, proc.stderr
-    with open(out, newline="") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["notebook"] == NOTEBOOK]
-    return {(r["student"], r["exercise"]): r for r in rows}
+    return grade_class(tmp, NOTEBOOK, students, seed=41)
 
 
 def test_chapter_04_submissions_are_graded_with_torch_answers(graded):

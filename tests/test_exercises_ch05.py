@@ -1,9 +1,7 @@
 """Chapter 05's exercises: right answers pass (numpy or torch), typical mistakes are named,
 library calls get no credit, and the predict/choice questions never reveal their answer."""
 
-import csv
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +11,8 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+
+from _helpers import grade_class, replace_answer  # noqa: E402
 
 from mlseg import checks  # noqa: E402
 from mlseg.checks import CheckFailed, check, run_checks  # noqa: E402
@@ -239,50 +239,30 @@ def _solution():
     return nbformat.read(ROOT / "solutions" / NOTEBOOK, as_version=4)
 
 
-def _replace(nb, name, source):
-    for cell in nb.cells:
-        if cell.cell_type == "code" and f"def {name}(" in cell.source:
-            cell.source = source
-            return nb
-    raise AssertionError(name)
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("class05")
     students = {
         "ada": _solution(),
-        "ben": _replace(_solution(), "unpool_with_indices",
+        "ben": replace_answer(_solution(), "unpool_with_indices",
                         "def unpool_with_indices(pooled, indices, shape):\n"
                         "    p, i = torch.as_tensor(pooled), torch.as_tensor(indices)\n"
                         "    out = torch.zeros(*p.shape[:2], int(np.prod(shape)))\n"
                         "    out.scatter_(2, i.flatten(2), p.flatten(2))\n"
                         "    return out.reshape(*p.shape[:2], *shape)"),
-        "cy": _replace(_solution(), "unet_output_size",
+        "cy": replace_answer(_solution(), "unet_output_size",
                        "from mlseg.models.unet import output_size\n"
                        "def unet_output_size(size, depth):\n"
                        "    try:\n"
                        "        return output_size(size, depth=depth)\n"
                        "    except ValueError:\n"
                        "        return None"),
-        "dee": _replace(_solution(), "predict_dilated_field",
+        "dee": replace_answer(_solution(), "predict_dilated_field",
                         "def predict_dilated_field():\n"
                         "    return 5"),
         "eve": nbformat.read(ROOT / "exercises" / NOTEBOOK, as_version=4),
     }
-    for student, nb in students.items():
-        (tmp / "class" / student).mkdir(parents=True)
-        nbformat.write(nb, str(tmp / "class" / student / NOTEBOOK))
-    out = tmp / "grades.csv"
-    proc = subprocess.run(
-        [sys.executable, "-m", "mlseg", "grade", str(tmp / "class"), "--out", str(out),
-         "--jobs", "2", "--seed", "43", "--quiet", "--case-timeout", "10", "--timeout", "120"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "MLSEG_THREADS": "1"})
-    assert proc.returncode == 0, proc.stderr
-    with open(out, newline="") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["notebook"] == NOTEBOOK]
-    return {(r["student"], r["exercise"]): r for r in rows}
+    return grade_class(tmp, NOTEBOOK, students, seed=43)
 
 
 def test_chapter_05_submissions_are_graded(graded):
