@@ -27,14 +27,54 @@ import torch.nn.functional as F
 from ._validation import as_array, as_int, as_label_map, as_real, check_finite, check_same_shape
 
 __all__ = ["fit", "predict", "device", "set_threads", "learning_rates", "patch_sampler",
-           "History", "SCHEDULES", "LOSSES"]
+           "crop_sampler", "soft_dice_loss", "History", "SCHEDULES", "LOSSES"]
 
 #: Learning-rate schedules of :func:`learning_rates` / :func:`fit`.
 SCHEDULES = ("onecycle", "cosine", "constant")
 
+
+def soft_dice_loss(output, targets, *, smooth=1e-6):
+    """Cross-entropy plus one minus the mean soft Dice of the foreground classes.
+
+    ``output`` (B, K, *spatial) are logits or log-probabilities (softmax and log-softmax give
+    the same for both); ``targets`` (B, *spatial) class indices, class 0 the background. The soft
+    Dice of class k is ``2 Σ p_k t_k / (Σ p_k + Σ t_k)`` over the whole batch (a class absent
+    from the batch still counts: its Dice is 0 unless it is predicted nowhere), so small classes
+    such as a lesion weigh as much as the large ones; the cross-entropy keeps the gradients
+    useful while the Dice is still near 0.
+
+    Taught in: notebooks/05_unet.ipynb
+
+    Examples
+    --------
+    >>> logits = torch.zeros(1, 3, 2, 2)
+    >>> logits[0, 1, 0], logits[0, 2, 1] = 20.0, 20.0  # confident and right
+    >>> targets = torch.tensor([[[1, 1], [2, 2]]])
+    >>> round(float(soft_dice_loss(logits, targets)), 4)
+    0.0
+    """
+    if not isinstance(output, torch.Tensor) or not isinstance(targets, torch.Tensor):
+        raise TypeError("soft_dice_loss takes torch tensors: output (B, K, ...) and targets "
+                        f"(B, ...), got {type(output).__name__} and {type(targets).__name__}")
+    if output.ndim < 3 or targets.shape != output.shape[:1] + output.shape[2:]:
+        raise ValueError(f"output must be (B, K, *spatial) and targets (B, *spatial); got "
+                         f"output {tuple(output.shape)} and targets {tuple(targets.shape)}")
+    if output.shape[1] < 2:
+        raise ValueError(f"output needs at least 2 classes (background + one), got "
+                         f"{output.shape[1]}")
+    probs = output.softmax(dim=1)
+    onehot = F.one_hot(targets, output.shape[1]).movedim(-1, 1).to(probs.dtype)
+    dims = (0, *range(2, output.ndim))
+    overlap = (probs * onehot).sum(dim=dims)
+    total = (probs + onehot).sum(dim=dims)
+    dice = (2 * overlap + smooth) / (total + smooth)
+    return F.cross_entropy(output, targets) + 1 - dice[1:].mean()
+
+
 #: Named losses: ``"nll"`` for models that output log-probabilities (every ``mlseg`` model),
-#: ``"cross_entropy"`` for models that output raw scores (logits).
-LOSSES = {"nll": F.nll_loss, "cross_entropy": F.cross_entropy}
+#: ``"cross_entropy"`` for models that output raw scores (logits), ``"dice_ce"``
+#: (:func:`soft_dice_loss`) for either, when small classes matter.
+LOSSES = {"nll": F.nll_loss, "cross_entropy": F.cross_entropy, "dice_ce": soft_dice_loss}
 
 
 @dataclass
@@ -303,10 +343,11 @@ def fit(model, data, *, iterations, batch_size, lr, seed, schedule="onecycle", l
         initial weights are the model's own: build it with ``seed=`` too. Same seed, same model
         → the same weights bit for bit on the CPU (with the same number of threads).
     schedule : {"onecycle", "cosine", "constant"}
-    loss : {"nll", "cross_entropy"} or callable
+    loss : {"nll", "cross_entropy", "dice_ce"} or callable
         ``"nll"`` for models that output log-probabilities (every ``mlseg`` model);
-        ``"cross_entropy"`` for models that output logits; or ``loss(output, targets)`` giving
-        a scalar tensor.
+        ``"cross_entropy"`` for models that output logits; ``"dice_ce"`` (either output) adds
+        a soft Dice term for small classes (:func:`soft_dice_loss`); or
+        ``loss(output, targets)`` giving a scalar tensor.
     weight_decay : float
         AdamW's decoupled weight decay.
     device : str or torch.device, optional
@@ -558,6 +599,71 @@ def patch_sampler(images, labels, *, size=17, field=17, balance=True):
             k, r, c = pools[p][rng.integers(len(pools[p]))]
             inputs[b, 0] = image_windows[k][r, c]
             targets[b] = label_windows[k][r, c][lo:lo + out, lo:lo + out]
+        return inputs, targets
+
+    return data
+
+
+def crop_sampler(images, labels, *, size=64, flip=True):
+    """A ``data(rng, batch_size)`` function for :func:`fit` that cuts random crops for dense
+    training of fully convolutional networks (U-Net, ViT): many labelled pixels per sample.
+
+    Parameters
+    ----------
+    images : (N, H, W) ndarray of float
+        E.g. the training slices of :func:`mlseg.phantoms.brain_split`.
+    labels : (N, H, W) ndarray of int
+        Their label maps.
+    size : int
+        Crop side, at most ``min(H, W)`` (``H`` or ``W`` itself: whole images, shuffled).
+    flip : bool
+        Mirror half of the crops left-right (a brain is roughly symmetric: twice the data).
+
+    Returns
+    -------
+    callable
+        ``data(rng, batch_size) -> (inputs (B, 1, size, size) float32,
+        targets (B, size, size) int64)``, each crop from a random image at a random place.
+
+    Notes
+    -----
+    Taught in: notebooks/05_unet.ipynb
+
+    Examples
+    --------
+    >>> images = np.zeros((4, 32, 32), np.float32); labels = np.ones((4, 32, 32), int)
+    >>> x, y = crop_sampler(images, labels, size=16)(np.random.default_rng(0), 8)
+    >>> x.shape, x.dtype, y.shape, y.dtype
+    ((8, 1, 16, 16), dtype('float32'), (8, 16, 16), dtype('int64'))
+    """
+    images = as_array("images", images, min_ndim=3, max_ndim=3)
+    check_finite("images", images)
+    labels = as_label_map("labels", labels)
+    check_same_shape(images, labels, ("images", "labels"))
+    if len(images) == 0:
+        raise ValueError("images is empty: there is nothing to crop")
+    size = as_int("size", size, low=1)
+    if size > min(images.shape[1:]):
+        raise ValueError(f"size must be at most the image size {images.shape[1:]}, got {size}")
+    if not isinstance(flip, bool):
+        raise TypeError(f"flip must be True or False, got {flip!r}")
+    images = np.ascontiguousarray(images, np.float32)
+    labels = np.ascontiguousarray(labels, np.int64)
+    height, width = images.shape[1:]
+
+    def data(rng, batch_size):
+        k = rng.integers(0, len(images), batch_size)
+        rows = rng.integers(0, height - size + 1, batch_size)
+        cols = rng.integers(0, width - size + 1, batch_size)
+        inputs = np.empty((batch_size, 1, size, size), np.float32)
+        targets = np.empty((batch_size, size, size), np.int64)
+        mirror = rng.random(batch_size) < 0.5 if flip else np.zeros(batch_size, bool)
+        for b in range(batch_size):
+            window = np.s_[rows[b]:rows[b] + size, cols[b]:cols[b] + size]
+            x, y = images[k[b]][window], labels[k[b]][window]
+            if mirror[b]:
+                x, y = x[:, ::-1], y[:, ::-1]
+            inputs[b, 0], targets[b] = x, y
         return inputs, targets
 
     return data

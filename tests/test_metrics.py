@@ -390,3 +390,38 @@ GOOD = np.zeros((4, 4), bool)
 def test_bad_input_gets_a_clear_error_naming_the_argument(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+def test_evaluate_subjects_averages_each_label_over_the_subjects_that_have_it():
+    rng = np.random.default_rng(3)
+    refs = rng.integers(0, 3, (5, 12, 12))
+    refs[[1, 3]] = np.where(refs[[1, 3]] == 2, 0, refs[[1, 3]])   # label 2 absent in two
+    preds = np.where(rng.random(refs.shape) < 0.2, rng.integers(0, 3, refs.shape), refs)
+    table = m.evaluate_subjects(refs, preds, labels=[1, 2], spacing=(2.0, 1.0),
+                                      metrics=["dice", "hd95"])
+    for label in (1, 2):
+        have = [k for k in range(5) if (refs[k] == label).any()]
+        dices = [m.dice(refs[k] == label, preds[k] == label) for k in have]
+        hd = [m.hd95(refs[k] == label, preds[k] == label, spacing=(2.0, 1.0))
+              for k in have]
+        assert table.loc[label, "dice"] == pytest.approx(np.mean(dices))
+        assert table.loc[label, "hd95"] == pytest.approx(np.mean(hd))
+        assert table.loc[label, "subjects"] == len(have)
+    # the two subjects without label 2 but with 2s predicted are counted, not averaged in
+    assert table.loc[2, "subjects"] == 3
+    assert table.loc[2, "false_positive_subjects"] == sum(
+        (preds[k] == 2).any() for k in (1, 3))
+
+
+def test_evaluate_subjects_names_its_bad_input():
+    maps = np.zeros((2, 4, 4), int)
+    with pytest.raises(ValueError, match="one map per subject"):
+        m.evaluate_subjects(maps, maps[:1], labels=[1])
+    with pytest.raises(ValueError, match="references is empty"):
+        m.evaluate_subjects([], [], labels=[1])
+    with pytest.raises(TypeError, match="labels"):
+        m.evaluate_subjects(maps, maps, labels=1)
+    with pytest.raises(TypeError, match="metrics"):
+        m.evaluate_subjects(maps, maps, labels=[1], metrics="dice")
+    # a label no subject has: NaN, not an error
+    assert np.isnan(m.evaluate_subjects(maps, maps, labels=[1]).loc[1, "dice"])

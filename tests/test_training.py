@@ -116,6 +116,68 @@ def test_logits_with_cross_entropy_and_a_loss_function():
         loss=lambda out, t: nn.functional.cross_entropy(out, t))
 
 
+def _dice_ce_numpy(logits, targets):
+    """The loss written out in numpy, loop by loop: the oracle of ``soft_dice_loss``."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    p = np.exp(log_p)
+    k = logits.shape[1]
+    ce = -np.mean(np.take_along_axis(log_p, targets[:, None], axis=1))
+    dices = []
+    for c in range(1, k):
+        t = (targets == c).astype(float)
+        dices.append((2 * (p[:, c] * t).sum() + 1e-6) / (p[:, c].sum() + t.sum() + 1e-6))
+    return ce + 1 - np.mean(dices)
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 6, 5), (2, 3, 4, 5, 6)])
+def test_soft_dice_loss_matches_numpy_in_2d_and_3d(shape):
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal(shape)
+    targets = rng.integers(0, shape[1], (shape[0], *shape[2:]))
+    targets[targets == shape[1] - 1] = 0              # the last class is absent from the batch
+    expected = _dice_ce_numpy(logits, targets)
+    got = training.soft_dice_loss(torch.tensor(logits), torch.tensor(targets))
+    assert got.item() == pytest.approx(expected, rel=1e-9)
+    # log-probabilities give the same loss as the logits they come from
+    log_probs = torch.log_softmax(torch.tensor(logits), dim=1)
+    assert training.soft_dice_loss(log_probs, torch.tensor(targets)).item() == \
+        pytest.approx(expected, rel=1e-9)
+
+
+def test_soft_dice_loss_weighs_a_small_class_like_a_large_one():
+    targets = torch.zeros(1, 32, 32, dtype=torch.long)
+    targets[0, :16] = 1                                 # 512 pixels of class 1
+    targets[0, 30:, 30:] = 2                            # 4 pixels of class 2
+    perfect = torch.nn.functional.one_hot(targets, 3).movedim(-1, 1).float() * 30
+    miss_small = perfect.clone()
+    miss_small[0, :, 30:, 30:] = perfect[0, :, 0:2, 20:22]  # class 2 predicted as class 1
+    ce_only = torch.nn.functional.cross_entropy
+    # cross-entropy barely notices the 4 wrong pixels; the Dice term loses half its value
+    assert ce_only(miss_small, targets) < 0.2
+    assert training.soft_dice_loss(miss_small, targets) > 0.45
+
+
+def test_soft_dice_loss_names_its_bad_input():
+    with pytest.raises(TypeError, match="torch tensors"):
+        training.soft_dice_loss(np.zeros((1, 2, 3, 3)), torch.zeros(1, 3, 3, dtype=torch.long))
+    with pytest.raises(ValueError, match="targets"):
+        training.soft_dice_loss(torch.zeros(1, 2, 3, 3), torch.zeros(1, 4, 3, dtype=torch.long))
+    with pytest.raises(ValueError, match="2 classes"):
+        training.soft_dice_loss(torch.zeros(1, 1, 3, 3), torch.zeros(1, 3, 3, dtype=torch.long))
+
+
+def test_fit_takes_dice_ce_by_name():
+    from mlseg.models import UNet
+
+    rng = np.random.default_rng(0)
+    x = rng.random((4, 1, 16, 16), dtype=np.float32)
+    y = (x[:, 0] > 0.5).astype(np.int64)
+    h = fit(UNet(1, 2, depth=2, width=4, seed=0), (x, y), iterations=30, batch_size=4, lr=1e-2,
+            seed=0, loss="dice_ce", progress=False)
+    assert h.loss[-1] < h.loss[0]
+
+
 def test_a_callable_draws_patches_on_the_fly():
     from mlseg.phantoms import brain_slice
 
@@ -263,3 +325,51 @@ def test_fit_and_predict_run_unchanged_on_cuda(small):
         device="cuda")
     assert next(model.parameters()).device.type == "cuda"
     assert predict(model, small[0][:10]).shape == (10, 10)
+
+
+def test_crop_sampler_cuts_aligned_windows_and_mirrors_half():
+    rng = np.random.default_rng(0)
+    images = rng.random((3, 20, 24)).astype(np.float32)
+    labels = rng.integers(0, 4, (3, 20, 24))
+    x, y = training.crop_sampler(images, labels, size=8)(np.random.default_rng(1), 64)
+    assert x.shape == (64, 1, 8, 8) and y.shape == (64, 8, 8) and y.dtype == np.int64
+    mirrored = 0
+    for crop, target in zip(x[:, 0], y):
+        found = []
+        for k in range(3):  # brute force: where in which image is this crop, as is or mirrored
+            for r in range(13):
+                for c in range(17):
+                    for flip in (False, True):
+                        window = images[k, r:r + 8, c:c + 8]
+                        window = window[:, ::-1] if flip else window
+                        if np.array_equal(window, crop):
+                            found.append((k, r, c, flip))
+        assert len(found) == 1
+        k, r, c, flip = found[0]
+        window = labels[k, r:r + 8, c:c + 8]
+        assert np.array_equal(target, window[:, ::-1] if flip else window)
+        mirrored += flip
+    assert 16 < mirrored < 48
+    whole, _ = training.crop_sampler(images, labels, size=20, flip=False)(
+        np.random.default_rng(1), 4)
+    assert whole.shape == (4, 1, 20, 20)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"size": 30}, ValueError, "size must be at most"),
+    ({"size": 0}, ValueError, "size"),
+    ({"size": 8, "flip": 1}, TypeError, "flip"),
+])
+def test_crop_sampler_names_its_bad_arguments(kwargs, error, match):
+    images, labels = np.zeros((2, 20, 24), np.float32), np.zeros((2, 20, 24), int)
+    with pytest.raises(error, match=match):
+        training.crop_sampler(images, labels, **kwargs)
+
+
+def test_crop_sampler_checks_its_data():
+    with pytest.raises(ValueError, match="images"):
+        training.crop_sampler(np.zeros((20, 24)), np.zeros((20, 24), int))
+    with pytest.raises(ValueError, match="labels"):
+        training.crop_sampler(np.zeros((2, 20, 24)), np.zeros((2, 20, 20), int))
+    with pytest.raises(ValueError, match="empty"):
+        training.crop_sampler(np.zeros((0, 20, 24)), np.zeros((0, 20, 24), int))

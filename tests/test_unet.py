@@ -213,6 +213,22 @@ def test_the_context_pathway_sees_twice_as_far():
     assert rows.max() - rows.min() + 1 == 9 and cols.max() - cols.min() + 1 == 9
 
 
+def test_without_context_it_is_the_normal_pathway_alone():
+    both = MultiScaleNet(1, 3, width=4, norm=None, seed=0).eval()
+    single = MultiScaleNet(1, 3, width=4, norm=None, context=False, seed=0).eval()
+    assert single.context is None and single.fuse.in_channels == 4
+    x = torch.rand(1, 1, 48, 48, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        single.normal.load_state_dict(both.normal.state_dict())
+        single.fuse.weight.copy_(both.fuse.weight[:, :4])
+        single.fuse.bias.copy_(both.fuse.bias)
+        single.head.load_state_dict(both.head.state_dict())
+        both.fuse.weight[:, 4:] = 0                        # both without their context = single
+        assert torch.allclose(single(x), both(x), atol=1e-6)
+    with pytest.raises(TypeError, match="context"):
+        MultiScaleNet(context="yes")
+
+
 def test_multiscale_wants_even_sizes():
     with pytest.raises(ValueError, match="even"):
         MultiScaleNet(seed=0)(torch.zeros(1, 1, 21, 20))

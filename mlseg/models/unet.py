@@ -369,6 +369,9 @@ class MultiScaleNet(nn.Module):
     width : int
         Feature maps of each pathway.
     norm : {"batch", "instance", None}
+    context : bool
+        ``False`` leaves the context pathway out: the single normal pathway (9×9 pixels), the
+        baseline that shows what the context adds.
     seed : int, optional
         Initial weights from this seed.
 
@@ -392,10 +395,12 @@ class MultiScaleNet(nn.Module):
     """
 
     def __init__(self, in_channels=1, num_classes=5, *, spatial_dims=2, width=16, norm="batch",
-                 seed=None):
+                 context=True, seed=None):
         super().__init__()
         in_channels, num_classes, spatial_dims, width = _check_model_args(
             in_channels, num_classes, spatial_dims, width, norm)
+        if not isinstance(context, bool):
+            raise TypeError(f"context must be True or False, got {context!r}")
         self.spatial_dims, self.downsampling = spatial_dims, 2
         options = {"spatial_dims": spatial_dims, "norm": norm}
         conv = (nn.Conv2d, nn.Conv3d)[spatial_dims - 2]
@@ -403,8 +408,8 @@ class MultiScaleNet(nn.Module):
             self.normal = nn.Sequential(DoubleConv(in_channels, width, **options),
                                         DoubleConv(width, width, **options))
             self.context = nn.Sequential(DoubleConv(in_channels, width, **options),
-                                         DoubleConv(width, width, **options))
-            self.fuse = conv(2 * width, width, 1)
+                                         DoubleConv(width, width, **options)) if context else None
+            self.fuse = conv((1 + context) * width, width, 1)
             self.head = conv(width, num_classes, 1)
 
     def forward(self, x):                                # (B, C, H, W)
@@ -413,11 +418,12 @@ class MultiScaleNet(nn.Module):
             raise ValueError(f"MultiScaleNet halves the image, so its sizes must be even, got "
                              f"an input of shape {tuple(x.shape)}")
         pool = (F.avg_pool2d, F.avg_pool3d)[self.spatial_dims - 2]
-        normal = self.normal(x)                          # (B, w, H, W), sees 9×9 pixels
-        context = pool(x, 2)                             # (B, C, H/2, W/2), the coarse copy
-        context = self.context(context)                  # (B, w, H/2, W/2), sees 18×18 pixels
-        context = average_unpool(context)                # (B, w, H, W)
-        x = torch.cat([normal, context], dim=1)          # (B, 2w, H, W)
+        x_in, x = x, self.normal(x)                      # (B, w, H, W), sees 9×9 pixels
+        if self.context is not None:
+            context = pool(x_in, 2)                      # (B, C, H/2, W/2), the coarse copy
+            context = self.context(context)              # (B, w, H/2, W/2), sees 18×18 pixels
+            context = average_unpool(context)            # (B, w, H, W)
+            x = torch.cat([x, context], dim=1)           # (B, 2w, H, W)
         x = F.relu(self.fuse(x))                         # (B, w, H, W)
         x = self.head(x)                                 # (B, classes, H, W)
         return F.log_softmax(x, dim=1)
