@@ -61,10 +61,14 @@ CHAPTERS = {
                         "mean_signed_distance", "predict_shifted_nsd"),
     "ch04_dense": ("fcn_geometry", "to_fully_convolutional", "sliding_window_map",
                    "why_no_digit_class"),
-    "ch05_unet": ("unpool_with_indices", "unet_output_size", "tile_plan", "why_checkerboard",
-                  "predict_dilated_field"),
+    "ch05_unet": ("unpool_with_indices", "transpose_conv_size", "why_checkerboard", "up_block",
+                  "unet_output_size", "predict_dilated_field", "receptive_field", "tile_plan",
+                  "tiled_apply"),
     "ch03_classical": ("otsu_two_thresholds", "region_grow_3d", "locally_weighted_vote",
                        "best_split", "predict_region_size"),
+    "ch06_transformers": ("patchify", "unpatchify", "attention", "multi_head_attention",
+                          "sincos_positions", "encode_clicks", "predict_attention_weights",
+                          "why_transformers_need_data"),
 }
 
 
