@@ -133,6 +133,66 @@ def _model_spatial_dims(model):
     return None
 
 
+def _guess_output(model, tile):
+    """The output size a tile should give: ``model.output_size(tile)`` where the model has one
+    (``UNet``), else the tile itself (same padding). Only a guess: the first batch checks it."""
+    size = getattr(model, "output_size", None)
+    if callable(size):
+        try:
+            guess = size(tile)
+        except (ValueError, TypeError):
+            return tile
+        if (isinstance(guess, tuple) and len(guess) == len(tile)
+                and all(isinstance(g, int) and 0 < g <= t for g, t in zip(guess, tile))):
+            return guess
+    return tile
+
+
+def _plan(shape, tile, out, overlap, factor):
+    """The padding, the extent the tiles' outputs cover, and the tiles' corners (in the padded
+    image), for tiles whose outputs have ``out`` pixels."""
+    margin = tuple((t - o) // 2 for t, o in zip(tile, out))
+    step = []
+    for axis, (o, v) in enumerate(zip(out, overlap)):
+        if v >= o:
+            raise ValueError(f"overlap must be smaller than the tile's output ({o} "
+                             f"pixels along axis {axis}), got overlap {overlap}")
+        s = (o - v) // factor * factor
+        if s < 1:
+            raise ValueError(f"overlap {overlap} leaves a step of {o - v} pixels along "
+                             f"axis {axis}, less than the network's down-sampling "
+                             f"factor {factor}; use a smaller overlap or a larger tile")
+        step.append(s)
+    # the tiles' outputs start every `step`, the last one reaching past the image
+    plans = [tile_plan(n, o, m, s) for n, o, m, s in zip(shape, out, margin, step)]
+    counts = [len(starts) for starts, _, _ in plans]
+    extent = [(c - 1) * s + o for c, s, o in zip(counts, step, out)]
+    pad = [(0, 0)] + [(before, after) for _, before, after in plans]
+    corners = list(itertools.product(*(range(0, c * s, s) for c, s in zip(counts, step))))
+    return pad, extent, corners
+
+
+def _run(model, padded, corners, tile):
+    """The model on the tiles at ``corners`` of ``padded`` (C, ...): (B, K, *out)."""
+    batch = torch.stack([padded[(slice(None), *(slice(a, a + t) for a, t in zip(corner, tile)))]
+                         for corner in corners])                     # (B, C, *tile)
+    try:
+        scores = model(batch)                                        # (B, K, *out)
+    except (ValueError, RuntimeError) as error:
+        raise ValueError(f"tile {tile} does not suit the model (image with {padded.shape[0]} "
+                         f"channel(s)): {error}") from None
+    if (not isinstance(scores, torch.Tensor) or scores.ndim != len(tile) + 2
+            or scores.shape[0] != len(corners)
+            or any(o > t or (t - o) % 2 for o, t in zip(scores.shape[2:], tile))):
+        got = (f"an output of shape {tuple(scores.shape)}" if isinstance(scores, torch.Tensor)
+               else f"a {type(scores).__name__}")
+        raise ValueError(
+            f"sliding_window needs a dense model whose output (B, K, ...) is its input "
+            f"tile, or the tile shrunk by the same margin on both sides; the tile "
+            f"{tile} gave {got}")
+    return scores
+
+
 def sliding_window(model, image, *, tile, overlap=0, blend="constant", batch_size=4,
                    probabilities=False, device=None, progress=True):
     """Run ``model`` over ``image`` tile by tile; return its output for every pixel.
@@ -144,7 +204,9 @@ def sliding_window(model, image, *, tile, overlap=0, blend="constant", batch_siz
 
     Works for any model whose output has its input's size (same padding) or its input's size
     minus the same margin on both sides (valid padding, e.g. ``UNet(padding="valid")`` or
-    ``PatchNet``): the margin is measured by running the model once on a tile of zeros.
+    ``PatchNet``): the margin is read off the first batch's output. (It is guessed first, from
+    the model's ``output_size(tile)`` method where it has one, else as 0; a wrong guess costs
+    one batch, run again.)
 
     Parameters
     ----------
@@ -172,8 +234,9 @@ def sliding_window(model, image, *, tile, overlap=0, blend="constant", batch_siz
         ``True``: apply ``softmax`` over the class axis to each tile's output first and return
         probabilities (nnU-Net averages probabilities).
     device : str or torch.device, optional
-        Where to run; the model is moved there. Default: where the model's parameters are.
-        Tiles go there a batch at a time; the result is collected on the CPU.
+        Where to run; the model is moved there. Default: where the model's parameters are
+        (so the same call runs on a GPU when the model is on one). The padded image and the
+        running sums of the tiles' outputs live there too; the result comes back to the CPU.
     progress : bool
         Show a progress bar (``tqdm.auto``) over the batches.
 
@@ -259,60 +322,42 @@ def sliding_window(model, image, *, tile, overlap=0, blend="constant", batch_siz
     model.eval()
     try:
         with torch.inference_mode():
-            # the tile's output size and margin, from one run on zeros
-            try:
-                probe = model(torch.zeros((1, image.shape[0], *tile), device=dev))
-            except (ValueError, RuntimeError) as error:
-                raise ValueError(f"tile {tile} does not suit the model (image with "
-                                 f"{image.shape[0]} channel(s)): {error}") from None
-            out = tuple(probe.shape[2:])
-            if probe.ndim != spatial_dims + 2 or any(
-                    o > t or (t - o) % 2 for o, t in zip(out, tile)):
-                raise ValueError(
-                    f"sliding_window needs a dense model whose output (B, K, ...) is its input "
-                    f"tile, or the tile shrunk by the same margin on both sides; the tile "
-                    f"{tile} gave an output of shape {tuple(probe.shape)}")
-            classes = probe.shape[1]
-            margin = tuple((t - o) // 2 for t, o in zip(tile, out))
             factor = getattr(model, "downsampling", 1)
             factor = factor if isinstance(factor, int) and factor >= 1 else 1
-            step = []
-            for axis, (o, v) in enumerate(zip(out, overlap)):
-                if v >= o:
-                    raise ValueError(f"overlap must be smaller than the tile's output ({o} "
-                                     f"pixels along axis {axis}), got overlap {overlap}")
-                s = (o - v) // factor * factor
-                if s < 1:
-                    raise ValueError(f"overlap {overlap} leaves a step of {o - v} pixels along "
-                                     f"axis {axis}, less than the network's down-sampling "
-                                     f"factor {factor}; use a smaller overlap or a larger tile")
-                step.append(s)
-
-            # tiles: their outputs start every `step`, the last one reaching past the image
-            plans = [tile_plan(n, o, m, s) for n, o, m, s in zip(shape, out, margin, step)]
-            counts = [len(starts) for starts, _, _ in plans]
-            extent = [(c - 1) * s + o for c, s, o in zip(counts, step, out)]
-            pad = [(0, 0)] + [(before, after) for _, before, after in plans]
-            padded = np.pad(image, pad, mode="reflect")  # (C, *extent + 2 margin)
-            weights = tile_weights(out, blend=blend)
-            total = np.zeros((classes, *extent), np.float32)
-            norm = np.zeros(extent, np.float32)
-            starts = list(itertools.product(*(range(0, c * s, s) for c, s in zip(counts, step))))
-            batches = range(0, len(starts), batch_size)
-            for first in tqdm(batches, desc="tiles", disable=not progress):
-                corners = starts[first:first + batch_size]
-                batch = np.stack([padded[(slice(None), *(slice(a, a + t)
-                                                         for a, t in zip(corner, tile)))]
-                                  for corner in corners])            # (B, C, *tile)
-                scores = model(torch.from_numpy(batch).to(dev))      # (B, K, *out)
+            # the tiles' output size: guessed, then checked on the first batch (a tile run on
+            # its own, as a probe, can cost as much as a batch of four on a CPU)
+            out = _guess_output(model, tile)
+            try:
+                pad, extent, corners = _plan(shape, tile, out, overlap, factor)
+            except ValueError:                   # but is the guess right? measure, then say
+                out = tuple(_run(model, torch.zeros((image.shape[0], *tile), device=dev),
+                                 [(0,) * len(tile)], tile).shape[2:])
+                pad, extent, corners = _plan(shape, tile, out, overlap, factor)
+            padded = torch.from_numpy(np.pad(image, pad, mode="reflect")).to(dev)
+            scores = _run(model, padded, corners[:batch_size], tile)
+            if tuple(scores.shape[2:]) != out:   # a valid network without output_size()
+                out = tuple(scores.shape[2:])
+                pad, extent, corners = _plan(shape, tile, out, overlap, factor)
+                padded = torch.from_numpy(np.pad(image, pad, mode="reflect")).to(dev)
+                scores = _run(model, padded, corners[:batch_size], tile)
+            # padded: (C, *extent + 2 margin), on the model's device, as are the sums below
+            weights = torch.from_numpy(tile_weights(out, blend=blend)).to(dev)   # (*out)
+            total = torch.zeros((scores.shape[1], *extent), dtype=torch.float32, device=dev)
+            norm = torch.zeros(extent, dtype=torch.float32, device=dev)
+            for first in tqdm(range(0, len(corners), batch_size), desc="tiles",
+                              disable=not progress):
+                batch = corners[first:first + batch_size]
+                if first:
+                    scores = _run(model, padded, batch, tile)        # (B, K, *out)
                 if probabilities:
                     scores = scores.softmax(dim=1)
-                scores = scores.float().cpu().numpy()
-                for corner, score in zip(corners, scores):
+                scores = scores.float() * weights                    # (B, K, *out)
+                for corner, score in zip(batch, scores):
                     where = tuple(slice(a, a + o) for a, o in zip(corner, out))
-                    total[(slice(None), *where)] += score * weights
+                    total[(slice(None), *where)] += score
                     norm[where] += weights
+            inside = tuple(slice(0, n) for n in shape)
+            result = total[(slice(None), *inside)] / norm[inside]   # (K, *shape)
     finally:
         model.train(was_training)
-    inside = tuple(slice(0, n) for n in shape)
-    return total[(slice(None), *inside)] / norm[inside]
+    return result.cpu().numpy()

@@ -74,6 +74,16 @@ def test_valid_unet_3d_tiles_equal_whole_volume_inference():
     np.testing.assert_allclose(tiled, _whole(model, volume, (8, 8, 8)), atol=1e-5)
 
 
+def test_valid_unet_3d_overlapping_gaussian_tiles_equal_whole_volume_inference():
+    volume = np.random.default_rng(4).random((15, 11, 19), dtype=np.float32)
+    model = _random_batch_norm(UNet(1, 2, spatial_dims=3, depth=2, width=2, padding="valid",
+                                    seed=3), seed=4)
+    tiled = sliding_window(model, volume, tile=24, overlap=4, blend="gaussian", batch_size=2,
+                           progress=False)                      # outputs of 12, every 8 voxels
+    assert tiled.shape == (2, 15, 11, 19)
+    np.testing.assert_allclose(tiled, _whole(model, volume, (6, 6, 6)), atol=1e-5)
+
+
 def test_patchnet_tiles_equal_patchnet_on_the_mirrored_slice(image):
     # chapter 04's PatchNet is valid too (margin 8, no pooling): the same strategy applies
     model = PatchNet(seed=0)
@@ -125,6 +135,17 @@ def test_same_padding_image_smaller_than_the_tile(same_padding):
     assert out.shape == (5, 10, 13) and np.isfinite(out).all()
 
 
+@pytest.mark.parametrize("shape, tile, overlap", [
+    ((13, 21, 17), 8, 0),                     # no size a multiple of the tile
+    ((2, 9, 30, 5), (8, 16, 8), (4, 8, 0)),   # two channels, one axis smaller than the tile
+])
+def test_same_padding_3d_output_has_the_volumes_shape(shape, tile, overlap):
+    volume = np.random.default_rng(5).random(shape, dtype=np.float32)
+    model = UNet(volume.ndim - 2, 3, spatial_dims=3, depth=2, width=2, seed=0)
+    out = sliding_window(model, volume, tile=tile, overlap=overlap, progress=False)
+    assert out.shape == (3, *shape[-3:]) and out.dtype == np.float32 and np.isfinite(out).all()
+
+
 # --- outputs and options -------------------------------------------------------------------------
 
 def test_probabilities_sum_to_one_and_argmax_agrees(image):
@@ -143,6 +164,42 @@ def test_the_batch_size_does_not_change_the_result(image):
     np.testing.assert_allclose(one, many, atol=1e-6)
 
 
+def test_the_same_seed_gives_the_same_output_bit_for_bit(image):
+    def run():
+        model = UNet(1, 3, depth=2, width=4, seed=7)
+        return sliding_window(model, image, tile=24, overlap=8, blend="gaussian",
+                              progress=False)
+    first, second = run(), run()
+    assert np.array_equal(first, second)
+    other = sliding_window(UNet(1, 3, depth=2, width=4, seed=8), image, tile=24, overlap=8,
+                           blend="gaussian", progress=False)
+    assert not np.allclose(first, other)                                 # the seed matters
+
+
+@pytest.mark.parametrize("model, tile, batches", [
+    (UNet(1, 2, depth=2, width=2, seed=0), 32, [4, 2]),                   # 2 x 3 tiles
+    (UNet(1, 2, depth=2, width=2, padding="valid", seed=0), 32, [4] * 5),   # 4 x 5 of 16
+    (PatchNet(seed=0), 41, [4, 4, 2]),     # no output_size(): one batch on a wrong guess
+])
+def test_no_forward_pass_is_spent_on_a_probe(image, model, tile, batches):
+    # the output size is guessed (same padding, or the model's output_size) and the first
+    # batch checks the guess: no tile runs on its own just to measure the margin
+    seen = []
+    hook = model.register_forward_hook(lambda module, inputs, output: seen.append(len(output)))
+    try:
+        sliding_window(model, image, tile=tile, batch_size=4, progress=False)
+    finally:
+        hook.remove()
+    assert seen == batches
+
+
+def test_the_input_array_is_not_modified(image):
+    before = image.copy()
+    sliding_window(UNet(1, 2, depth=2, width=2, seed=0), image, tile=16, overlap=4,
+                   blend="gaussian", progress=False)
+    assert np.array_equal(image, before)
+
+
 def test_a_tensor_image_with_a_channel_axis_on_the_cpu(image):
     model = UNet(1, 2, depth=2, width=2, seed=0).train()
     tensor = torch.from_numpy(image)[None]                               # (1, H, W)
@@ -150,6 +207,29 @@ def test_a_tensor_image_with_a_channel_axis_on_the_cpu(image):
     assert out.shape == (2, 50, 70)
     assert model.training                                                # mode restored
     assert torch.equal(tensor[0], torch.from_numpy(image))               # input untouched
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
+def test_cuda_gives_the_cpu_result():
+    volume = np.random.default_rng(6).random((20, 24, 28), dtype=np.float32)
+    model = UNet(1, 3, spatial_dims=3, depth=2, width=4, seed=0)
+    on_cpu = sliding_window(model, volume, tile=16, overlap=4, blend="gaussian",
+                            progress=False)
+    on_gpu = sliding_window(model, volume, tile=16, overlap=4, blend="gaussian",
+                            device="cuda", progress=False)
+    assert next(model.parameters()).device.type == "cuda"                # moved there
+    assert isinstance(on_gpu, np.ndarray) and on_gpu.shape == (3, 20, 24, 28)
+    np.testing.assert_allclose(on_gpu, on_cpu, atol=1e-4)
+    again = sliding_window(model, volume, tile=16, overlap=4, blend="gaussian",
+                           progress=False)                               # default: the model's
+    np.testing.assert_allclose(again, on_gpu, atol=1e-6)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_asking_for_cuda_without_a_gpu_names_the_device(image):
+    with pytest.raises(ValueError, match="device 'cuda'.*not available"):
+        sliding_window(UNet(depth=2, width=2, seed=0), image, tile=16, device="cuda",
+                       progress=False)
 
 
 def test_the_progress_bar_can_be_turned_off(image, capsys):
@@ -176,6 +256,15 @@ def test_a_tile_that_does_not_suit_the_network(image):
     with pytest.raises(ValueError, match=r"tile \(50, 50\).*nearest sizes that fit are 48 and 52"):
         sliding_window(UNet(depth=3, width=2, padding="valid", seed=0), image, tile=50,
                        progress=False)
+
+
+@pytest.mark.parametrize("model, tile", [
+    (UNet(depth=3, width=2, padding="valid", seed=0), 16),   # the output would be empty
+    (PatchNet(seed=0), 10),                                   # 10 < its 17-pixel window
+])
+def test_a_tile_smaller_than_the_receptive_field(image, model, tile):
+    with pytest.raises(ValueError, match=rf"tile \({tile}, {tile}\) does not suit the model"):
+        sliding_window(model, image, tile=tile, progress=False)
 
 
 def test_overlap_must_be_smaller_than_the_tiles_output(image):
@@ -211,6 +300,24 @@ def test_a_strided_network_is_not_dense(image):
 def test_bad_arguments_are_named(image, kwargs, error, name):
     with pytest.raises(error, match=name):
         sliding_window(UNet(depth=2, width=2, seed=0), image, progress=False, **kwargs)
+
+
+@pytest.mark.parametrize("spatial_dims, shape, match", [
+    (2, (30,), "image must have 2 to 4 dimensions, got 1"),
+    (2, (1, 1, 8, 8, 8), "image must have 2 to 4 dimensions, got 5"),
+    (2, (2, 2, 8, 8), r"image must have 2 spatial axes \(as tile \(8, 8\)\)"),
+    (3, (8, 8), r"image must have 3 spatial axes \(as tile \(8, 8, 8\)\)"),
+])
+def test_an_image_of_the_wrong_dimensionality(spatial_dims, shape, match):
+    model = UNet(1, 2, spatial_dims=spatial_dims, depth=2, width=2, seed=0)
+    with pytest.raises(ValueError, match=match):
+        sliding_window(model, np.zeros(shape, np.float32), tile=8, progress=False)
+
+
+def test_a_3d_model_with_a_2d_tile_names_the_tile(image):
+    with pytest.raises(ValueError, match=r"tile \(8, 8\) does not suit the model.*spatial_dims=3"):
+        sliding_window(UNet(spatial_dims=3, depth=2, width=2, seed=0), image, tile=(8, 8),
+                       progress=False)
 
 
 def test_bad_model_and_image():
