@@ -229,8 +229,23 @@ def test_without_context_it_is_the_normal_pathway_alone():
         MultiScaleNet(context="yes")
 
 
+def test_a_larger_factor_widens_the_context():
+    model = MultiScaleNet(1, 2, width=4, norm=None, factor=4, seed=0).eval()
+    x = torch.rand(1, 1, 96, 96, generator=torch.Generator().manual_seed(0))
+    y = x.clone()
+    y[0, 0, 48, 48] += 1.0
+    with torch.no_grad():
+        changed = (model(x) - model(y)).abs().amax(1)[0] > 0
+    rows, cols = torch.nonzero(changed, as_tuple=True)
+    assert rows.max() - rows.min() + 1 == 36 and cols.max() - cols.min() + 1 == 36
+    with pytest.raises(ValueError, match="multiples of 4"):
+        model(torch.zeros(1, 1, 94, 96))
+    with pytest.raises(ValueError, match="factor"):
+        MultiScaleNet(factor=1)
+
+
 def test_multiscale_wants_even_sizes():
-    with pytest.raises(ValueError, match="even"):
+    with pytest.raises(ValueError, match="multiples of 2"):
         MultiScaleNet(seed=0)(torch.zeros(1, 1, 21, 20))
 
 

@@ -372,13 +372,17 @@ class MultiScaleNet(nn.Module):
     context : bool
         ``False`` leaves the context pathway out: the single normal pathway (9×9 pixels), the
         baseline that shows what the context adds.
+    factor : int
+        Down-sampling of the context pathway's copy (DeepMedic uses 3): its four 3×3
+        convolutions then cover ``8 * factor + factor`` pixels of the image, e.g. 18 for 2 and
+        36 for 4.
     seed : int, optional
         Initial weights from this seed.
 
     Attributes
     ----------
     downsampling : int
-        2: sizes must be even.
+        ``factor``: sizes must be multiples of it.
 
     Notes
     -----
@@ -395,13 +399,14 @@ class MultiScaleNet(nn.Module):
     """
 
     def __init__(self, in_channels=1, num_classes=5, *, spatial_dims=2, width=16, norm="batch",
-                 context=True, seed=None):
+                 context=True, factor=2, seed=None):
         super().__init__()
         in_channels, num_classes, spatial_dims, width = _check_model_args(
             in_channels, num_classes, spatial_dims, width, norm)
         if not isinstance(context, bool):
             raise TypeError(f"context must be True or False, got {context!r}")
-        self.spatial_dims, self.downsampling = spatial_dims, 2
+        self.factor = as_int("factor", factor, low=2)
+        self.spatial_dims, self.downsampling = spatial_dims, self.factor
         options = {"spatial_dims": spatial_dims, "norm": norm}
         conv = (nn.Conv2d, nn.Conv3d)[spatial_dims - 2]
         with seeded(seed):
@@ -414,15 +419,16 @@ class MultiScaleNet(nn.Module):
 
     def forward(self, x):                                # (B, C, H, W)
         _check_input(self, x)
-        if any(n % 2 for n in x.shape[2:]):
-            raise ValueError(f"MultiScaleNet halves the image, so its sizes must be even, got "
-                             f"an input of shape {tuple(x.shape)}")
+        if any(n % self.factor for n in x.shape[2:]):
+            raise ValueError(f"MultiScaleNet down-samples the image by factor={self.factor}, so "
+                             f"its sizes must be multiples of {self.factor}, got an input of "
+                             f"shape {tuple(x.shape)}")
         pool = (F.avg_pool2d, F.avg_pool3d)[self.spatial_dims - 2]
         x_in, x = x, self.normal(x)                      # (B, w, H, W), sees 9×9 pixels
         if self.context is not None:
-            context = pool(x_in, 2)                      # (B, C, H/2, W/2), the coarse copy
-            context = self.context(context)              # (B, w, H/2, W/2), sees 18×18 pixels
-            context = average_unpool(context)            # (B, w, H, W)
+            context = pool(x_in, self.factor)            # (B, C, H/f, W/f), the coarse copy
+            context = self.context(context)              # (B, w, H/f, W/f), sees 9f×9f pixels
+            context = average_unpool(context, factor=self.factor)  # (B, w, H, W)
             x = torch.cat([x, context], dim=1)           # (B, 2w, H, W)
         x = F.relu(self.fuse(x))                         # (B, w, H, W)
         x = self.head(x)                                 # (B, classes, H, W)
