@@ -102,7 +102,8 @@ def main():
     import pandas as pd
 
     table = pd.DataFrame(rows).set_index(["network", "loss"])
-    with pd.option_context("display.precision", 3, "display.width", 120):
+    with pd.option_context("display.precision", 3, "display.width", 200,
+                           "display.max_columns", None):
         print(table)
     ours, theirs = rows[0], rows[3]
     print(f"time per iteration, mlseg / MONAI: "
