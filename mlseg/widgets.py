@@ -98,8 +98,10 @@ def _explorer_type():
     class Explorer(w.VBox):
         """Sliders, then a readout and the PNG of ``f`` at the sliders' values.
 
-        ``f(**values) -> (fig, text)`` draws (a thin wrapper of a ``draw_*`` function);
-        ``overview() -> fig`` draws the static small multiples shown above the sliders.
+        ``f(**values) -> (fig, text)`` draws (a thin wrapper of a ``draw_*`` function), or
+        ``(fig, text, details)``: ``details`` (e.g. the mask that was drawn) is kept in
+        :attr:`details` for whoever wants to check the drawing; ``overview() -> fig`` draws the
+        static small multiples shown above the sliders.
         """
 
         def __init__(self, f, sliders, overview, *, name):
@@ -108,6 +110,7 @@ def _explorer_type():
             self.overview = overview
             self.name = name
             self.text = ""
+            self.details = None
             self.readout = w.HTML()
             self.readout.add_class("mlseg-readout")
             self.image = w.Image(format="png")
@@ -130,13 +133,14 @@ def _explorer_type():
         def redraw(self, change=None):
             """Draw for the sliders' values: the new PNG first, then its readout."""
             try:
-                fig, text = self.f(**self.values)
+                fig, text, *details = self.f(**self.values)
             except Exception as error:
                 self.readout.value = _readout_html(f"{type(error).__name__}: {error}",
                                                    error=True)
                 raise
             self.image.value = _png(fig)
             self.text = text
+            self.details = details[0] if details else None
             self.readout.value = _readout_html(text)
 
         def _repr_mimebundle_(self, **kwargs):
@@ -935,3 +939,305 @@ def class_map_explorer(canvas, log_probs, *, label=4, stride=4, field=32, names=
         return fig
 
     return _explorer(f, {"label": slider}, overview, name="class-map explorer")
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 06: click to segment with a promptable (Segment-Anything-style) model
+# --------------------------------------------------------------------------------------------
+
+__all__ += ["show_prompt", "draw_prompt", "refine_clicks", "prompt_explorer"]
+
+
+def _structure_name(structure):
+    from .plotting import TISSUE_NAMES
+
+    return TISSUE_NAMES.get(int(structure), f"label {int(structure)}")
+
+
+def _prompt_inputs(model, image, labels):
+    """Check the model, the (H, W) image and its label map (same shape)."""
+    from .models.promptable import PromptableSegmenter
+
+    if not isinstance(model, PromptableSegmenter):
+        raise TypeError(f"model must be a PromptableSegmenter, got {type(model).__name__}")
+    image = np.asarray(image)
+    if image.ndim != 2:
+        raise ValueError(f"image must be a 2D slice (H, W), got shape {image.shape}")
+    labels = np.asarray(labels)
+    check_same_shape(image, labels, ("image", "labels"))
+    return image, labels
+
+
+def _prompt_structure(labels, points, point_labels, box, structure):
+    """The label the prompt asks for: ``structure`` if given, else the label under the first
+    positive click, else under the centre of the box."""
+    if structure is not None:
+        return int(structure)
+    for (r, c), kind in zip(points, point_labels):
+        if kind == 1:
+            return int(labels[int(round(r)), int(round(c))])
+    if box is not None:
+        r0, c0, r1, c1 = box
+        return int(labels[int(round((r0 + r1) / 2)), int(round((c0 + c1) / 2))])
+    raise ValueError("structure must be given when the prompt has no positive click and no box")
+
+
+def _segment_and_score(model, image, labels, points, point_labels, box, structure):
+    """Run :func:`mlseg.models.promptable.segment`; score its mask against the structure."""
+    from . import metrics
+    from .models.promptable import segment
+
+    points = [tuple(p) for p in points]
+    point_labels = [1] * len(points) if point_labels is None else list(point_labels)
+    mask, iou = segment(model, image, points=points or None,
+                        labels=point_labels if points else None, box=box)
+    structure = _prompt_structure(labels, points, point_labels, box, structure)
+    truth = labels == structure
+    return {"mask": mask, "truth": truth, "structure": structure,
+            "dice": float(metrics.dice(truth, mask)), "iou": iou, "points": points,
+            "point_labels": point_labels, "box": box}
+
+
+def _draw_prompt_marks(ax, points, point_labels, box):
+    """Positive clicks as green +, negative ones as red x, the box as a yellow rectangle."""
+    from matplotlib.patches import Rectangle
+
+    for (r, c), kind in zip(points, point_labels):
+        style = dict(marker="P", color="#2ca02c") if kind == 1 else dict(marker="X",
+                                                                          color="#d62728")
+        ax.plot(c, r, markersize=9, markeredgecolor="white", markeredgewidth=1.2,
+                linestyle="none", **style)
+    if box is not None:
+        r0, c0, r1, c1 = box
+        ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0 + 1, r1 - r0 + 1, fill=False,
+                               edgecolor="yellow", linewidth=1.5))
+
+
+def show_prompt(model, image, labels, points=(), *, point_labels=None, box=None,
+                structure=None, ax=None, title=None):
+    """Prompt the model; draw the TP/FP/FN of its mask against the structure asked for, with
+    the prompt on top (positive clicks green, negative red, the box yellow).
+
+    Parameters
+    ----------
+    model, image, labels, points, point_labels, box, structure
+        As in :func:`draw_prompt`.
+    ax : matplotlib Axes, optional
+    title : str, optional
+        Default: the prompt, the structure and the Dice.
+
+    Returns
+    -------
+    (fig, ax, values)
+        ``values`` as in :func:`draw_prompt`.
+
+    Notes
+    -----
+    Taught in: notebooks/06_transformers.ipynb
+    """
+    import matplotlib.pyplot as plt
+
+    image, labels = _prompt_inputs(model, image, labels)
+    values = _segment_and_score(model, image, labels, points, point_labels, box, structure)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(3.4, 3.4), dpi=DPI)
+    else:
+        fig = ax.figure
+    if title is None:
+        title = (f"{_structure_name(values['structure'])}: {_prompt_title(values)}\n"
+                 f"Dice {values['dice']:.3f}")
+    _show_errors(ax, image, values, title)
+    return fig, ax, values
+
+
+def _show_errors(ax, image, values, title):
+    """The TP/FP/FN of ``values['mask']`` against ``values['truth']``, the prompt on top."""
+    from .plotting import show_confusion
+
+    show_confusion(values["truth"], values["mask"], image=image, ax=ax, legend=False,
+                   title=title)
+    _draw_prompt_marks(ax, values["points"], values["point_labels"], values["box"])
+    ax.set_axis_off()
+
+
+def _prompt_title(values):
+    kinds = values["point_labels"]
+    pos, neg = sum(k == 1 for k in kinds), sum(k == 0 for k in kinds)
+    parts = [f"{pos} positive" if pos else "", f"{neg} negative" if neg else "",
+             "a box" if values["box"] is not None else ""]
+    return " + ".join(p for p in parts if p) or "no prompt"
+
+
+def draw_prompt(model, image, labels, points=(), *, point_labels=None, box=None,
+                structure=None):
+    """Prompt the model with clicks and/or a box; draw its mask and its errors against the
+    truth of the structure asked for.
+
+    Parameters
+    ----------
+    model : mlseg.models.promptable.PromptableSegmenter
+    image : (H, W) ndarray
+    labels : (H, W) ndarray of int
+        The true label map of ``image`` (to score the mask).
+    points : sequence of (row, col)
+        Clicks in pixels.
+    point_labels : sequence of {0, 1}, optional
+        1 positive ("this"), 0 negative ("not this"); default all positive.
+    box : (row_min, col_min, row_max, col_max), optional
+    structure : int, optional
+        The label the prompt asks for; default the label under the first positive click
+        (else under the centre of the box).
+
+    Returns
+    -------
+    (fig, axes, values)
+        Left the predicted mask over the image with the prompt, right its TP/FP/FN against
+        ``labels == structure``. ``values``: ``mask`` and ``truth`` ((H, W) bool), ``structure``,
+        ``dice`` (:func:`mlseg.metrics.dice` of the two), ``iou`` (the model's own predicted
+        IoU), ``points``, ``point_labels``, ``box``.
+
+    Notes
+    -----
+    Bad prompts (a click outside the image, no prompt at all) raise the ``ValueError`` of
+    :func:`mlseg.models.promptable.segment`.
+
+    Taught in: notebooks/06_transformers.ipynb
+    """
+    import matplotlib.pyplot as plt
+
+    from .plotting import TISSUE_COLOURS
+
+    image, labels = _prompt_inputs(model, image, labels)
+    values = _segment_and_score(model, image, labels, points, point_labels, box, structure)
+    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.3), dpi=DPI)
+    _show_errors(axes[1], image, values, f"against the true "
+                 f"{_structure_name(values['structure'])}\nDice {values['dice']:.4f}")
+    overlay = np.zeros(image.shape + (4,))
+    overlay[values["mask"]] = (*TISSUE_COLOURS.get(values["structure"], (1.0, 0.5, 0.0)), 0.6)
+    axes[0].imshow(image, cmap="gray", interpolation="nearest")
+    axes[0].imshow(overlay, interpolation="nearest")
+    axes[0].set_title(f"{_prompt_title(values)}\nmask (predicted IoU {values['iou']:.2f})",
+                      fontsize=9)
+    _draw_prompt_marks(axes[0], values["points"], values["point_labels"], values["box"])
+    axes[0].set_axis_off()
+    fig.tight_layout()
+    return fig, axes, values
+
+
+def refine_clicks(model, image, labels, point, clicks):
+    """The first click at ``point``, then ``clicks - 1`` corrections, each where
+    :func:`mlseg.models.promptable.next_click` puts it (the centre of the worse error of the
+    mask so far against the structure under the first click: positive in missed tissue,
+    negative on a leak; never within 4 pixels of an earlier click); stops early when nothing
+    is left to correct.
+
+    Returns
+    -------
+    values : dict
+        As in :func:`draw_prompt`, for the last mask.
+
+    Notes
+    -----
+    Taught in: notebooks/06_transformers.ipynb
+    """
+    from .models.promptable import next_click
+
+    image, labels = _prompt_inputs(model, image, labels)
+    if isinstance(clicks, bool) or not isinstance(clicks, numbers.Integral) or clicks < 1:
+        raise ValueError(f"clicks must be a positive integer, got {clicks!r}")
+    points, kinds = [tuple(int(v) for v in point)], [1]
+    values = _segment_and_score(model, image, labels, points, kinds, None, None)
+    for _ in range(clicks - 1):
+        step = next_click(values["truth"], values["mask"], avoid=points)
+        if step is None:
+            break
+        points.append(step[0])
+        kinds.append(step[1])
+        values = _segment_and_score(model, image, labels, points, kinds, None,
+                                    values["structure"])
+    return values
+
+
+def _prompt_text(values):
+    (row, column), n = values["points"][0], len(values["points"])
+    return (f"click ({row}, {column}) on {_structure_name(values['structure'])}, "
+            f"{n} click{'s' if n > 1 else ''} ({_prompt_title(values)}): "
+            f"Dice {values['dice']:.4f}, predicted IoU {values['iou']:.2f}")
+
+
+def prompt_explorer(model, image, labels, *, point=None, max_clicks=4):
+    """Click to segment: sliders for where the first click goes and how many clicks there are.
+
+    The first click is positive; each further click corrects the mask so far
+    (:func:`refine_clicks`). The readout reads ``click (70, 40) on grey matter, 2 clicks
+    (1 positive + 1 negative): Dice 0.9123, predicted IoU 0.85``: the Dice of the drawn mask
+    against the true structure under the first click. The small multiples show one click in
+    the centre of every structure of the slice, and the starting click refined.
+
+    Parameters
+    ----------
+    model : mlseg.models.promptable.PromptableSegmenter
+    image : (H, W) ndarray
+    labels : (H, W) ndarray of int
+        The truth of ``image``.
+    point : (row, col), optional
+        Where the first click starts; default the centre of the white matter (or of the
+        largest labelled structure).
+    max_clicks : int
+        Most clicks on the "clicks" slider.
+
+    Returns
+    -------
+    explorer : ipywidgets.VBox
+        Sliders ``row``, ``column``, ``clicks``; its ``details`` hold the drawn ``mask``, the
+        ``truth`` and the ``dice`` (see :func:`draw_prompt`).
+
+    Notes
+    -----
+    Taught in: notebooks/06_transformers.ipynb
+    """
+    import ipywidgets as w
+
+    from .models.promptable import next_click
+
+    image, labels = _prompt_inputs(model, image, labels)
+    if isinstance(max_clicks, bool) or not isinstance(max_clicks, numbers.Integral) \
+            or max_clicks < 1:
+        raise ValueError(f"max_clicks must be a positive integer, got {max_clicks!r}")
+    height, width = image.shape
+    present = [s for s in (3, 2, 1, 4) if (labels == s).any()] or \
+        [int(v) for v in np.unique(labels)]
+    centres = {s: next_click(labels == s, np.zeros(labels.shape, bool))[0] for s in present}
+    if point is None:
+        point = centres[present[0]]
+    try:
+        row, col = (int(v) for v in point)
+    except (TypeError, ValueError):
+        raise ValueError(f"point must be (row, col), got {point!r}") from None
+    if not (0 <= row < height and 0 <= col < width):
+        raise ValueError(f"point must be inside the {height}x{width} image, got ({row}, {col})")
+
+    def f(row, column, clicks):
+        values = refine_clicks(model, image, labels, (row, column), clicks)
+        fig, _, _ = draw_prompt(model, image, labels, values["points"],
+                                point_labels=values["point_labels"],
+                                structure=values["structure"])
+        return fig, _prompt_text(values), values
+
+    def panel(ax, row, column, clicks):
+        values = refine_clicks(model, image, labels, (row, column), clicks)
+        n = len(values["points"])
+        _show_errors(ax, image, values, f"{_structure_name(values['structure'])}, {n} click"
+                                        f"{'s' if n > 1 else ''}\nDice {values['dice']:.3f}")
+
+    settings = [{"row": r, "column": c, "clicks": 1} for r, c in centres.values()][:4]
+    settings += [{"row": row, "column": col, "clicks": k}
+                 for k in dict.fromkeys((1, min(3, max_clicks)))]
+    settings = list({tuple(s.values()): s for s in settings}.values())[:6]
+    sliders = {
+        "row": w.IntSlider(row, 0, height - 1, description="click row"),
+        "column": w.IntSlider(col, 0, width - 1, description="click column"),
+        "clicks": w.IntSlider(1, 1, max_clicks, description="clicks"),
+    }
+    return _explorer(f, sliders, lambda: _small_multiples(panel, settings),
+                     name="prompt explorer")

@@ -1,9 +1,15 @@
 """The explorers really work in a browser: JupyterLab driven by headless Chromium.
 
 One slider per companion notebook (chapter 01: noise; chapter 02: the measures explorer;
-chapter 03: the threshold) is moved with the keyboard; the readout must name the new slider
-value and print numpy's Dice for it, and the image must change. Every wait is for exactly the
-text that is then parsed.
+chapter 03: the threshold; chapter 06: the number of clicks of the prompt explorer) is moved
+with the keyboard; the readout must name the new slider value and print numpy's Dice for it, and
+the image must change. Every wait is for exactly the text that is then parsed.
+
+Chapter 06's mask comes from a model trained in the notebook, so numpy's Dice is computed in
+the notebook's kernel: after the move a new cell takes the mask the explorer drew, the truth of
+the structure under the click and the mask of the first click alone, and prints numpy's Dice
+and whether the mask changed. Only the cells the explorer needs are served (the promptable
+model's, not the other networks').
 
 Uses Debian's Chromium (``/usr/bin/chromium``, apt package ``chromium``) through the
 ``playwright`` Python package — never a browser download. Skipped with the reason where either is
@@ -79,7 +85,10 @@ class Slider:
     label: str  # the slider's description
     step: float  # what one ArrowRight adds
     readout: str  # regex of the explorer's readout at slider value {value}; group 1: the Dice
-    dice: Callable[[float], float]  # numpy's Dice at a slider value
+    dice: Callable[[float], float] | None  # numpy's Dice at a slider value; None: `kernel`
+    keep: tuple = ()  # serve only the code cells containing one of these (default: all)
+    presses: int = 2  # ArrowRight presses
+    kernel: str = ""  # run in the kernel after the move; prints KERNEL_LINE
 
     def text(self, value):
         return str(int(value)) if float(self.step).is_integer() else f"{value:g}"
@@ -87,6 +96,19 @@ class Slider:
     def pattern(self, value):
         return re.compile(self.readout.format(value=re.escape(self.text(value))))
 
+
+#: chapter 06: what the cell run after the move prints (numpy's Dice, and whether the mask changed)
+KERNEL_LINE = re.compile(r"numpy Dice (\d\.\d+); mask changed: (True|False)")
+PROMPT_CHECK = """
+import numpy as np
+drawn = explorer.details
+row, column = drawn["points"][0]
+structure = truth == truth[row, column]
+mask = drawn["mask"]
+alone, _ = promptable.segment(sam, image, points=[(row, column)])
+dice = 2 * np.sum(mask & structure) / (np.sum(mask) + np.sum(structure))
+print(f"numpy Dice {dice:.10f}; mask changed: {not np.array_equal(mask, alone)}")
+"""
 
 SLIDERS = {
     "01-noise": Slider("01_imaging_challenges.ipynb", 'widgets.challenge_explorer("noise"',
@@ -97,6 +119,13 @@ SLIDERS = {
                           r"shift \(0, {value}\) px, grow 0 px\s+Dice (\d\.\d+)", shift_dice),
     "03-threshold": Slider("03_classical_methods.ipynb", "widgets.threshold_explorer(",
                            "threshold", 1, r"threshold {value}: Dice (\d\.\d+)", threshold_dice),
+    "06-prompt": Slider("06_transformers.ipynb", "widgets.prompt_explorer(", "clicks", 1,
+                        r"click \(\d+, \d+\) on [a-z ]+, {value} clicks? \(.*\): Dice (\d\.\d+)",
+                        None,
+                        keep=("%matplotlib inline", "phantoms.brain_split(", "def score(",
+                              "HYBRID_ITERATIONS =", "PROMPT_ITERATIONS =",
+                              "widgets.prompt_explorer("),
+                        kernel=PROMPT_CHECK, presses=3),
 }
 
 
@@ -132,6 +161,13 @@ def _serve_up_to_explorer(slider, folder):
     sources = ["".join(c["source"]) for c in nb["cells"]]
     end = next(i for i, s in enumerate(sources) if slider.cell in s)
     nb["cells"] = nb["cells"][: end + 1]
+    if slider.keep:
+        nb["cells"] = [c for c in nb["cells"] if c["cell_type"] == "code"
+                       and any(k in "".join(c["source"]) for k in slider.keep)]
+        found = ["".join(c["source"]) for c in nb["cells"]]
+        missing = [k for k in slider.keep if not any(k in f for f in found)]
+        if missing:
+            raise AssertionError(f"{slider.notebook} has no code cell with {missing}")
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], None
@@ -234,7 +270,7 @@ def run_to_explorer(page, base, slider, code_cells):
             const p = [...document.querySelectorAll(
                 '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')];
             return p.length === n && p.every(e => /\\[\\d+\\]/.test(e.textContent));
-        }""", arg=code_cells, timeout=240_000)
+        }""", arg=code_cells, timeout=600_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
                            timeout=60_000)
     label = page.locator(".widget-label", has_text=re.compile(f"^{re.escape(slider.label)}$"))
@@ -243,6 +279,25 @@ def run_to_explorer(page, base, slider, code_cells):
     explorer.wait_for(state="attached", timeout=60_000)
     explorer.scroll_into_view_if_needed()
     return explorer
+
+
+def run_in_kernel(page, explorer, code):
+    """Add a cell under the explorer's cell, run ``code`` in it; return its output text once a
+    line matching :data:`KERNEL_LINE` is there."""
+    cell = explorer.locator("xpath=ancestor::div[contains(@class, 'jp-CodeCell')][1]")
+    cell.locator(".jp-InputPrompt").first.click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")                             # insert a cell below, select it
+    page.keyboard.press("Enter")                         # edit it
+    page.keyboard.insert_text(code.strip())              # no auto-closed brackets
+    page.keyboard.press("Shift+Enter")
+    new = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell").filter(
+        has_text="numpy Dice").last
+    output = new.locator(".jp-OutputArea-output")
+    from playwright.sync_api import expect
+
+    expect(output).to_have_text(KERNEL_LINE, timeout=120_000)
+    return output.text_content()
 
 
 @pytest.mark.parametrize("key", list(SLIDERS))
@@ -271,15 +326,16 @@ def test_slider_moves_with_the_keyboard_and_redraws_numpys_dice(jupyterlab, brow
         explorer.screenshot(path=str(ARTIFACTS / f"{key}_before.png"))
 
         control.locator(".noUi-handle").first.focus()
-        page.keyboard.press("ArrowRight")
-        page.keyboard.press("ArrowRight")
-        after = round(before + 2 * slider.step, 6)
+        for _ in range(slider.presses):
+            page.keyboard.press("ArrowRight")
+        after = round(before + slider.presses * slider.step, 6)
 
         expect(readout).to_have_text(slider.pattern(after), timeout=60_000)
         page.wait_for_function("([el, old]) => el.src && el.src !== old",
                                arg=[image.element_handle(), before_src], timeout=60_000)
         after_text = readout.text_content()
         explorer.screenshot(path=str(ARTIFACTS / f"{key}_after.png"))
+        kernel_text = run_in_kernel(page, explorer, slider.kernel) if slider.kernel else ""
     except (AssertionError, PlaywrightError) as error:
         page.screenshot(path=str(ARTIFACTS / f"{key}_failure.png"), full_page=True)
         prompts = page.eval_on_selector_all(".jp-NotebookPanel .jp-CodeCell .jp-InputPrompt",
@@ -293,7 +349,12 @@ def test_slider_moves_with_the_keyboard_and_redraws_numpys_dice(jupyterlab, brow
 
     assert after_text != before_text
     shown = slider.pattern(after).search(after_text).group(1)
-    expected = slider.dice(after)
+    if slider.dice is None:
+        computed = KERNEL_LINE.search(kernel_text)
+        assert computed.group(2) == "True", f"the mask did not change: {kernel_text}"
+        expected = float(computed.group(1))
+    else:
+        expected = slider.dice(after)
     decimals = len(shown.split(".")[1])
     assert shown == f"{expected:.{decimals}f}", (after_text, expected)
     assert abs(float(shown) - expected) <= 0.5 * 10.0 ** -decimals + 1e-12

@@ -10,6 +10,7 @@ from mlseg.models.promptable import (
     Prompts,
     click_dice,
     click_sampler,
+    next_click,
     promptable_loss,
     segment,
     train_promptable,
@@ -158,6 +159,22 @@ def test_click_sampler_clicks_inside_the_structure_and_returns_its_mask():
         assert any(np.array_equal(truth, labels[k] == s) for s in (1, 2, 4))
 
 
+def test_click_sampler_makes_prompts_of_a_box_alone():
+    images, labels = _toy_labels()
+    data = click_sampler(images, labels, structures=(1, 2, 4), masks=1, negative=0.0, box=1.0,
+                         box_only=1.0)
+    _, prompts, targets = data(np.random.default_rng(0), 16)
+    assert (prompts.labels[:, :4] == -1).all()                 # no clicks at all
+    assert (prompts.labels[:, 4:] == torch.tensor([2, 3])).all()
+    for points, truth in zip(prompts.points, targets.bool().numpy()):
+        r, c = np.nonzero(truth)
+        assert points[4:].long().flatten().tolist() == [r.min(), c.min(), r.max(), c.max()]
+    mixed = click_sampler(images, labels, structures=(1, 2, 4), masks=1, box=1.0, box_only=0.5)
+    _, prompts, _ = mixed(np.random.default_rng(0), 64)
+    alone = (prompts.labels[:, :3] == -1).all(dim=1).float().mean()
+    assert 0.3 < alone < 0.7
+
+
 def test_click_sampler_prompts_several_structures_of_each_image():
     images, labels = _toy_labels()
     data = click_sampler(images, labels, structures=(1, 2, 4), masks=3)
@@ -261,7 +278,8 @@ def test_segment_agrees_with_the_batched_forward(model):
         logits, iou = model(torch.from_numpy(image)[None, None],
                             torch.tensor([[[3.0, 4.0], [1, 1], [10, 12]]]),
                             torch.tensor([[1, 2, 3]]))
-    assert np.array_equal(mask, (logits[0] > 0).numpy()) and score == pytest.approx(iou.item())
+    assert np.array_equal(mask, (logits[0] > 0).numpy())
+    assert score == pytest.approx(min(max(iou.item(), 0.0), 1.0))   # clipped to [0, 1]
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -297,3 +315,64 @@ def test_click_dice_scores_every_structure_present(model):
     scores = click_dice(model, images, labels, structures=(1, 4, 3))
     assert set(scores) == {1, 3, 4}
     assert 0 <= scores[1] <= 1 and 0 <= scores[4] <= 1 and np.isnan(scores[3])
+
+
+# --- next_click: where a simulated user clicks next ---------------------------------------------
+
+def test_the_first_click_goes_to_the_centre_of_the_structure():
+    reference = np.zeros((9, 12), bool)
+    reference[2:7, 3:10] = True                        # 5 rows x 7 columns: centre row 4
+    (row, col), label = next_click(reference, np.zeros_like(reference))
+    assert label == 1 and row == 4 and 5 <= col <= 7
+    assert (row, col) == (4, 5)                        # ties: the first in row-major order
+
+
+def test_a_leak_gets_a_negative_click_in_its_middle_and_a_hole_a_positive_one():
+    reference = np.zeros((20, 20), bool)
+    reference[2:18, 2:10] = True
+    leaked = reference.copy()
+    leaked[5:12, 10:17] = True                         # a 7x7 leak: middle (8, 13)
+    assert next_click(reference, leaked) == ((8, 13), 0)
+    holed = reference.copy()
+    holed[8:11, 4:7] = False                           # a 3x3 hole, shallower than the leak
+    assert next_click(reference, holed | leaked) == ((8, 13), 0)
+    assert next_click(reference, holed) == ((9, 5), 1)
+
+
+def test_the_image_border_counts_as_outside_the_error():
+    reference = np.zeros((10, 10), bool)
+    reference[:, :4] = True                            # touches the top, bottom and left edge
+    # were the border inside, column 0 (4 px from column 4) would be deepest; it is 1 px deep
+    assert next_click(reference, np.zeros_like(reference)) == ((1, 1), 1)
+
+
+def test_clicks_to_avoid_push_the_next_click_elsewhere():
+    reference = np.zeros((20, 20), bool)
+    reference[2:18, 2:10] = True
+    leaked = reference.copy()
+    leaked[5:12, 10:17] = True                         # the leak's middle (8, 13) is deepest
+    (row, col), label = next_click(reference, leaked, avoid=[(8, 13)])
+    assert (row - 8) ** 2 + (col - 13) ** 2 > 4 ** 2  # not within 4 px of the earlier click
+    everywhere = [(r, c) for r in range(20) for c in range(20)]
+    assert next_click(reference, leaked, avoid=everywhere) is None
+    assert next_click(reference, leaked, avoid=[(8, 13)], radius=0) == ((7, 12), 0)
+
+
+def test_nothing_to_correct_gives_none_and_bad_masks_are_errors():
+    reference = np.eye(5, dtype=bool)
+    assert next_click(reference, reference.copy()) is None
+    with pytest.raises(ValueError, match="same shape"):
+        next_click(reference, np.zeros((5, 6), bool))
+    with pytest.raises(ValueError, match="reference must be a 2D mask"):
+        next_click(np.zeros((2, 5, 5), bool), np.zeros((2, 5, 5), bool))
+
+
+def test_segment_takes_a_read_only_image_without_a_warning(model):
+    import warnings
+
+    image = np.zeros((32, 32), np.float32)
+    image.flags.writeable = False                      # as brain_split's cached arrays are
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mask, _ = segment(model, image, points=[(3, 4)])
+    assert mask.shape == (32, 32)

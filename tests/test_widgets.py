@@ -5,6 +5,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import html  # noqa: E402
 import io  # noqa: E402
 import re  # noqa: E402
 
@@ -38,6 +39,38 @@ def numpy_dice(a, b):
     return 2 * np.sum(a & b) / (np.sum(a) + np.sum(b))
 
 
+def disk_model(radius=5):
+    """A PromptableSegmenter whose mask is every pixel within ``radius`` of a positive click and
+    not within ``radius`` of a negative one; its predicted IoU is always 0.5. Masks you can
+    draw by hand."""
+    import torch
+
+    from mlseg.models.promptable import PromptableSegmenter
+
+    class DiskModel(PromptableSegmenter):
+        def forward(self, images, points, labels, image_index=None):
+            rows, cols = torch.meshgrid(torch.arange(images.shape[2]),
+                                        torch.arange(images.shape[3]), indexing="ij")
+            masks = []
+            for prompt, kinds in zip(points, labels):
+                near = [((rows - r) ** 2 + (cols - c) ** 2 <= radius ** 2, int(k))
+                        for (r, c), k in zip(prompt.tolist(), kinds)]
+                mask = torch.zeros(rows.shape, dtype=torch.bool)
+                for disk, kind in near:
+                    mask |= disk & (kind == 1)
+                for disk, kind in near:
+                    mask &= ~(disk & (kind == 0))
+                masks.append(torch.where(mask, 5.0, -5.0))
+            return torch.stack(masks), torch.full((len(points),), 0.5)
+
+    return DiskModel(image_size=32, width=2, dim=8, depth=0, decoder_depth=0, heads=1, seed=0)
+
+
+def disk(shape, centre, radius=5):
+    rows, cols = np.indices(shape)
+    return (rows - centre[0]) ** 2 + (cols - centre[1]) ** 2 <= radius ** 2
+
+
 def all_explorers(slice8):
     image, labels = slice8
     clean, _ = phantoms.brain_slice(size=64, rng=3)
@@ -52,6 +85,7 @@ def all_explorers(slice8):
         "threshold": widgets.threshold_explorer(image, labels, value=150),
         "range": widgets.range_explorer(image, labels, value=(90, 150)),
         "region": widgets.region_explorer(image, labels, (32, 40)),
+        "prompt": widgets.prompt_explorer(disk_model(), image, labels),
     }
 
 
@@ -235,3 +269,139 @@ def test_every_explorer_cell_of_the_committed_notebooks_shows_a_static_figure():
         if any("_explorer(" in "".join(c.get("source", "")) for c in nb["cells"]):
             assert nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     assert explorer_cells >= 12
+
+
+# --- chapter 06: click to segment ------------------------------------------------------------
+
+
+def squares():
+    """A 32x32 'brain': grey matter 4:28, white matter 10:22 inside it, a lesion in a corner."""
+    labels = np.zeros((32, 32), np.int64)
+    labels[4:28, 4:28] = 2
+    labels[10:22, 10:22] = 3
+    labels[23:27, 23:27] = 4
+    return labels.astype(np.float32) / 4, labels
+
+
+def test_the_mask_follows_the_click_and_the_readout_prints_numpys_dice_of_it():
+    image, labels = squares()
+    explorer = widgets.prompt_explorer(disk_model(), image, labels, point=(16, 16))
+    mask = explorer.details["mask"]
+    assert np.array_equal(mask, disk((32, 32), (16, 16)))   # the drawn mask, by hand
+    expected = numpy_dice(labels == 3, mask)
+    assert explorer.text == (f"click (16, 16) on white matter, 1 click (1 positive): "
+                             f"Dice {expected:.4f}, predicted IoU 0.50")
+    before_png = explorer.image.value
+
+    explorer.sliders["column"].value = 7                       # onto the grey matter
+    mask = explorer.details["mask"]
+    assert np.array_equal(mask, disk((32, 32), (16, 7)))
+    assert explorer.image.value != before_png
+    shown = re.fullmatch(r"click \(16, 7\) on grey matter, .*: Dice (\d\.\d{4}), .*",
+                         explorer.text)
+    assert shown is not None, explorer.text
+    assert shown.group(1) == f"{numpy_dice(labels == 2, mask):.4f}"
+    assert np.array_equal(explorer.details["truth"], labels == 2)
+    assert explorer.text in html.unescape(explorer.readout.value)
+
+
+def test_more_clicks_correct_the_worst_error_of_the_mask_so_far():
+    from mlseg.models.promptable import next_click
+
+    image, labels = squares()
+    explorer = widgets.prompt_explorer(disk_model(), image, labels, point=(16, 16))
+    first = explorer.details["mask"]
+    explorer.sliders["clicks"].value = 2
+    details = explorer.details
+    assert details["points"][0] == (16, 16)
+    assert (details["points"][1], details["point_labels"][1]) == next_click(
+        labels == 3, first, avoid=[(16, 16)])
+    assert details["point_labels"] == [1, 1]                 # the disk missed white matter
+    assert np.array_equal(details["mask"], disk((32, 32), (16, 16))
+                          | disk((32, 32), details["points"][1]))
+    assert explorer.text.startswith("click (16, 16) on white matter, 2 clicks (2 positive): ")
+    assert f"Dice {numpy_dice(labels == 3, details['mask']):.4f}," in explorer.text
+
+
+def test_a_negative_click_cuts_a_leak_out_of_the_mask():
+    image, labels = squares()
+    fig, axes, values = widgets.draw_prompt(disk_model(radius=7), image, labels,
+                                            [(24, 24), (24, 19)], point_labels=[1, 0])
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    expected = disk((32, 32), (24, 24), 7) & ~disk((32, 32), (24, 19), 7)
+    assert np.array_equal(values["mask"], expected) and values["structure"] == 4
+    assert values["dice"] == pytest.approx(numpy_dice(labels == 4, expected))
+    assert "1 positive + 1 negative" in axes[0].get_title()
+    assert f"Dice {values['dice']:.4f}" in axes[1].get_title()
+
+
+def test_a_box_prompt_is_scored_against_the_structure_at_its_centre():
+    image, labels = squares()
+    fig, axes, values = widgets.draw_prompt(disk_model(), image, labels, box=(10, 10, 21, 21))
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    assert values["structure"] == 3 and np.array_equal(values["truth"], labels == 3)
+    assert "a box" in axes[0].get_title()
+
+
+def test_prompts_outside_the_image_or_empty_are_errors_naming_the_argument():
+    image, labels = squares()
+    model = disk_model()
+    with pytest.raises(ValueError, match="point must be inside the 32x32 image, got \\(40, 3\\)"):
+        widgets.prompt_explorer(model, image, labels, point=(40, 3))
+    with pytest.raises(ValueError, match="point must be \\(row, col\\)"):
+        widgets.prompt_explorer(model, image, labels, point=5)
+    with pytest.raises(ValueError, match=r"points\[0\] = \(3, 32\) is outside the 32x32 image"):
+        widgets.draw_prompt(model, image, labels, [(3, 32)])
+    with pytest.raises(ValueError, match="the prompt is empty"):
+        widgets.draw_prompt(model, image, labels, [])
+    with pytest.raises(ValueError, match="max_clicks must be a positive integer"):
+        widgets.prompt_explorer(model, image, labels, max_clicks=0)
+    with pytest.raises(ValueError, match="image and labels must have the same shape"):
+        widgets.prompt_explorer(model, image, labels[:16])
+    with pytest.raises(TypeError, match="model must be a PromptableSegmenter"):
+        widgets.prompt_explorer(object(), image, labels)
+
+
+def test_prompt_small_multiples_click_the_centre_of_every_structure():
+    image, labels = squares()
+    explorer = widgets.prompt_explorer(disk_model(), image, labels, point=(16, 16))
+    fig = explorer.overview()
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    names = [t.split(",")[0] for t in titles]
+    assert names[:3] == ["white matter", "grey matter", "lesion"]
+    assert any(t.startswith("white matter, 3 clicks") for t in titles)
+
+
+def test_a_real_promptable_model_runs_in_the_explorer():
+    from mlseg.models.promptable import PromptableSegmenter
+
+    image, labels = squares()
+    model = PromptableSegmenter(image_size=32, width=4, dim=16, depth=1, decoder_depth=1,
+                                heads=2, seed=0)
+    explorer = widgets.prompt_explorer(model, image, labels, max_clicks=2)
+    explorer.sliders["clicks"].value = 2
+    details = explorer.details
+    assert details["mask"].shape == (32, 32) and details["mask"].dtype == bool
+    shown = re.search(r"Dice (\d\.\d{4})", explorer.text).group(1)
+    truth, mask = details["truth"], details["mask"]
+    expected = numpy_dice(truth, mask) if mask.any() else 0.0
+    assert shown == f"{expected:.4f}"
+
+
+def test_show_prompt_draws_the_errors_on_a_given_axes_with_the_prompt_on_top():
+    import matplotlib.pyplot as plt
+
+    image, labels = squares()
+    fig, ax = plt.subplots()
+    same, drawn_on, values = widgets.show_prompt(disk_model(), image, labels, [(16, 16)], ax=ax)
+    assert same is fig and drawn_on is ax
+    assert ax.get_title() == f"white matter: 1 positive\nDice {values['dice']:.3f}"
+    assert len(ax.lines) == 1                           # the click's marker
+    plt.close(fig)

@@ -229,7 +229,7 @@ def _fit_polynomial_bias(image, mask):
     --------
     >>> from mlseg.imaging import polynomial_bias
     >>> image = 0.8 * polynomial_bias((20, 30), (0.3, -0.2, 0.1, 0.0, 0.2))
-    >>> np.round(_fit_polynomial_bias(image, np.ones((20, 30), bool)), 6).tolist()
+    >>> (np.round(_fit_polynomial_bias(image, np.ones((20, 30), bool)), 6) + 0.0).tolist()
     [0.3, -0.2, 0.1, 0.0, 0.2]
     """
     image = np.asarray(image, dtype=float)

@@ -618,10 +618,13 @@ class ViTSegmenter(nn.Module):
     ``(B, heads, N, N)``; each block's :class:`Attention` keeps its own in ``last_attention``.
     An ``image_size`` or an input not divisible by ``patch`` raises a ``ValueError``.
 
-    A recipe for the course's 128² brain slices (:func:`mlseg.phantoms.brain_split`):
-    ``fit(model, (images[:, None], labels), iterations=360, batch_size=8, lr=3e-3, seed=0)``,
-    about 50 s on two CPU cores with the default sizes (290k parameters). Small batches and
-    more steps beat large batches at the same cost.
+    A recipe for the course's 128² brain slices (:func:`mlseg.phantoms.brain_split`), as in
+    the notebook: ``fit(model, (images[:, None], labels), iterations=380, batch_size=4,
+    lr=3e-3, seed=0, loss="dice_ce")`` with the default sizes (290k parameters) reaches a mean
+    Dice of 0.89 over CSF, grey and white matter on the split's test subjects (CSF 0.83), in
+    about 35 s on two CPU cores (0.09 s an iteration; 60–75 s with one thread on a busy
+    machine). Small batches and more steps beat large batches at the same cost: 260 batches
+    of 8 take longer and reach 0.85. The lesion is not found (Dice 0) in training this short.
 
     Taught in: notebooks/06_transformers.ipynb
 
@@ -703,11 +706,15 @@ class HybridSegmenter(nn.Module):
     and decoder are the U-Net's blocks (:class:`mlseg.models.unet.DoubleConv`, ``Down``,
     ``Up``) with batch normalisation.
 
-    A recipe for the course's 128² brain slices: ``fit(model, (images[:, None], labels),
-    iterations=200, batch_size=8, lr=2e-3, seed=0)``, about 50 s on two CPU cores with the
-    default sizes (380k parameters). With a thinner stem (``width=8``) or one block, training
-    can settle on a plateau where CSF is labelled background (CSF is as dark as the background
-    around the head; telling them apart takes context).
+    A recipe for the course's 128² brain slices, as in the notebook: ``fit(model,
+    (images[:, None], labels), iterations=135, batch_size=4, lr=3e-3, seed=0,
+    loss="dice_ce")`` with the default sizes (380k parameters) reaches a mean Dice of 0.935
+    over CSF, grey and white matter on the split's test subjects (CSF 0.89), in about 35 s on
+    two CPU cores (0.25 s an iteration; about 60 s with one thread on a busy machine); 200
+    iterations give 0.943. Too little training — 70 batches of 8, a thinner stem
+    (``width=8``) or one block — can stop on a plateau where CSF is labelled background (CSF
+    0.51 after 70 batches of 8: CSF is as dark as the background around the head; telling
+    them apart takes context).
 
     Taught in: notebooks/06_transformers.ipynb
 
